@@ -1,0 +1,62 @@
+"""SparseGPT callback: collects one Hessian per distinct layer input and prunes with OBS updates."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from typing_extensions import override
+
+from calibprune.callbacks.base import PruningMethod
+from calibprune.engine.sparsegpt import sparsegpt_prune
+from calibprune.engine.statistics import HessianAccumulator
+
+
+class SparseGPT(PruningMethod):
+    """Prune with SparseGPT (Frantar & Alistarh, 2023): mask and weight update from the inverse Hessian.
+
+    Layers that read the same input (q/k/v, gate/up) share one Hessian and are solved together with
+    their rows stacked; each keeps its own mask choice, so the result equals pruning them one by one.
+
+    Args:
+        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1).
+        sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``, ``4:8``).
+        count_padding: count padded positions in the Hessian, as the seed repo did.
+        blocksize: columns pruned together between lazy OBS updates.
+        percdamp: Hessian damping as a fraction of its mean diagonal.
+    """
+
+    def __init__(
+        self,
+        sparsity_ratio: float = 0.5,
+        sparsity_type: str = "unstructured",
+        count_padding: bool = False,
+        blocksize: int = 128,
+        percdamp: float = 0.01,
+    ) -> None:
+        super().__init__(sparsity_ratio, sparsity_type, count_padding)
+        if blocksize <= 0:
+            raise ValueError(f"--blocksize must be a positive integer, got {blocksize}")
+        if not 0 <= percdamp:
+            raise ValueError(f"--percdamp must be >= 0, got {percdamp}")
+        self.blocksize = blocksize
+        self.percdamp = percdamp
+
+    @override
+    def new_accumulator(self, layer: nn.Linear) -> HessianAccumulator:
+        return HessianAccumulator(layer.in_features, device=layer.weight.device)
+
+    @override
+    def prune_block(self, layers: dict[str, nn.Linear], statistics: dict[str, HessianAccumulator]) -> None:
+        groups: dict[int, list[str]] = {}
+        for name in layers:
+            groups.setdefault(id(statistics[name]), []).append(name)
+        for names in groups.values():
+            weights = [layers[name].weight for name in names]
+            hessian = statistics[names[0]].hessian()
+            stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
+            pruned, mask = sparsegpt_prune(
+                stacked, hessian, self.pattern, self.blocksize, self.percdamp, [w.shape[0] for w in weights]
+            )
+            sizes = [w.shape[0] for w in weights]
+            for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes)):
+                self.apply_mask(layers[name], part, new)

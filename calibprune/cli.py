@@ -1,0 +1,43 @@
+"""The ``calibprune`` command line: LightningCLI with a ``prune`` subcommand (no ``fit``)."""
+
+from __future__ import annotations
+
+import sys
+
+from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+
+from calibprune.callbacks.base import PruningMethod
+from calibprune.datamodules.calibration import CalibrationDataModule
+from calibprune.module import PruningModule
+from calibprune.trainer import PruningTrainer
+
+
+class CalibpruneCLI(LightningCLI):
+    """LightningCLI whose subcommands are the pruning jobs of :class:`PruningTrainer`."""
+
+    @staticmethod
+    def subcommands() -> dict[str, set[str]]:
+        """``prune``: calibrate, prune and save."""
+        return {"prune": {"model", "datamodule"}}
+
+    def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """Add the pruning method (a callback) as ``--method``, Wanda by default."""
+        parser.add_lightning_class_args(PruningMethod, "method", subclass_mode=True, required=False)
+        parser.set_defaults({"method": {"class_path": "calibprune.callbacks.Wanda"}})
+
+
+def main(args: list[str] | None = None) -> None:
+    """Run the ``calibprune`` command line."""
+    CalibpruneCLI(
+        PruningModule,
+        CalibrationDataModule,
+        trainer_class=PruningTrainer,
+        seed_everything_default=0,
+        save_config_callback=None,
+        auto_configure_optimizers=False,
+        args=args,
+    )
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,75 @@
+"""Self-generated calibration text (Ji et al., ICLR 2025): sample from the model, keep the most fluent."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch.nn import functional as F
+
+from calibprune.datamodules.samples import CalibrationSamples
+from calibprune.datamodules.sources.base import CalibrationSource, SourceContext
+
+
+class SelfGeneratedSource(CalibrationSource):
+    """Text sampled from the model itself, so calibration needs no dataset and works offline with any model.
+
+    Each sequence starts from the BOS token (EOS when the tokenizer has none) and is sampled to the full
+    length. Like Ji et al. (2025), ``filter_ratio`` extra candidates are generated and the ones with the
+    highest perplexity under the model are dropped.
+
+    Args:
+        temperature: sampling temperature.
+        top_p: nucleus sampling threshold.
+        filter_ratio: fraction of generated candidates discarded as least fluent, in [0, 1).
+        batch_size: sequences generated at once.
+    """
+
+    def __init__(
+        self, temperature: float = 1.0, top_p: float = 0.95, filter_ratio: float = 0.2, batch_size: int = 16
+    ) -> None:
+        if not 0.0 <= filter_ratio < 1.0:
+            raise ValueError(f"self source: filter_ratio must be in [0, 1), got {filter_ratio}")
+        self.temperature, self.top_p, self.filter_ratio, self.batch_size = temperature, top_p, filter_ratio, batch_size
+
+    @torch.no_grad()
+    def samples(self, context: SourceContext, nsamples: int, generator: torch.Generator) -> CalibrationSamples:
+        """Generate ``nsamples`` full-length sequences (seeded by ``generator``)."""
+        model, tokenizer = context.model, context.tokenizer
+        if model is None:
+            raise ValueError("--calibration self needs the model; connect it to the datamodule first")
+        start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
+        candidates = math.ceil(nsamples / (1.0 - self.filter_ratio))
+        seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
+        device = next(model.parameters()).device
+        chunks, losses = [], []
+        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+            torch.manual_seed(seed)
+            for first in range(0, candidates, self.batch_size):
+                size = min(self.batch_size, candidates - first)
+                prompt = torch.full((size, 1), start, dtype=torch.long, device=device)
+                new = context.seqlen - 1
+                out = model.generate(
+                    prompt,
+                    attention_mask=torch.ones_like(prompt),
+                    do_sample=True,
+                    temperature=self.temperature,
+                    top_p=self.top_p,
+                    top_k=0,
+                    max_new_tokens=new,
+                    min_new_tokens=new,
+                    pad_token_id=tokenizer.pad_token_id,
+                )
+                chunks.append(out.cpu())
+                losses.append(_sequence_nll(model, out).cpu())
+        ids, nll = torch.cat(chunks), torch.cat(losses)
+        keep = torch.sort(torch.argsort(nll, stable=True)[:nsamples])[0]
+        ids = ids[keep]
+        return CalibrationSamples(ids, torch.ones_like(ids))
+
+
+def _sequence_nll(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
+    """Mean next-token negative log-likelihood of each sequence (log-perplexity)."""
+    logits = model(input_ids=ids, use_cache=False).logits[:, :-1].float()
+    nll = F.cross_entropy(logits.transpose(1, 2), ids[:, 1:], reduction="none")
+    return nll.mean(dim=1)

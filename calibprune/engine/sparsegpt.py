@@ -1,0 +1,92 @@
+"""SparseGPT (Frantar & Alistarh, 2023): OBS-updated pruning with a damped inverse Hessian, column blocks."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+
+import torch
+
+from calibprune.engine.masks import matrix_mask
+from calibprune.engine.sparsity import SparsityPattern
+
+log = logging.getLogger(__name__)
+
+
+def inverse_hessian_factor(hessian: torch.Tensor, percdamp: float = 0.01, retries: int = 5) -> torch.Tensor:
+    """Upper Cholesky factor of ``(H + damp I)^-1``, with ``damp = percdamp * mean(diag H)``.
+
+    A Hessian that is not positive definite after damping (near-singular calibration statistics) is
+    retried with ten times the damping, up to ``retries`` times, with a warning each time.
+    """
+    diag = torch.diagonal(hessian)
+    mean_diag = diag.mean().clamp(min=1e-8)
+    eye = torch.eye(hessian.shape[0], dtype=hessian.dtype, device=hessian.device)
+    damp = percdamp
+    for attempt in range(retries + 1):
+        factor, info = torch.linalg.cholesky_ex(hessian + damp * mean_diag * eye)
+        if info == 0:
+            inverse = torch.cholesky_inverse(factor)
+            upper, info = torch.linalg.cholesky_ex(inverse, upper=True)
+            if info == 0:
+                return upper
+        if attempt < retries:
+            log.warning("SparseGPT: Cholesky failed with damping %.3g; retrying with %.3g", damp, damp * 10)
+            damp *= 10
+    raise torch.linalg.LinAlgError(f"SparseGPT: Hessian not positive definite even with damping {damp:.3g}")
+
+
+def sparsegpt_prune(
+    weight: torch.Tensor,
+    hessian: torch.Tensor,
+    pattern: SparsityPattern,
+    blocksize: int = 128,
+    percdamp: float = 0.01,
+    row_groups: Sequence[int] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Prune ``weight`` [out, in] with SparseGPT and return the updated fp32 weight and its prune mask.
+
+    Args:
+        weight: the layer weight (or several layers' weights stacked by rows when they share an input).
+        hessian: ``2 X^T X / tokens`` of the layer input, ``[in, in]``.
+        pattern: unstructured ratio (chosen per block of ``blocksize`` columns, as in SparseGPT) or N:M.
+        blocksize: columns processed together (lazy batch updates).
+        percdamp: damping as a fraction of the mean Hessian diagonal.
+        row_groups: row counts of the stacked layers, so that unstructured masks are chosen per layer
+            exactly as if each were pruned alone; ``None`` for a single layer.
+    """
+    W = weight.detach().clone().float()
+    H = hessian.detach().clone().float()
+    rows, columns = W.shape
+    groups = list(row_groups) if row_groups is not None else [rows]
+    dead = torch.diagonal(H) == 0
+    H[dead, dead] = 1
+    W[:, dead] = 0
+    Hinv = inverse_hessian_factor(H, percdamp)
+    mask = torch.zeros_like(W, dtype=torch.bool)
+    for i1 in range(0, columns, blocksize):
+        i2 = min(i1 + blocksize, columns)
+        W1 = W[:, i1:i2].clone()
+        Hinv1 = Hinv[i1:i2, i1:i2]
+        d = torch.diagonal(Hinv1)
+        mask1 = torch.zeros_like(W1, dtype=torch.bool)
+        if not pattern.structured:
+            scores = W1.square() / d.reshape(1, -1).square()
+            mask1 = torch.cat([matrix_mask(part, pattern.ratio) for part in scores.split(groups, dim=0)])
+        Err1 = torch.zeros_like(W1)
+        for i in range(i2 - i1):
+            if pattern.structured and i % pattern.m == 0:
+                scores = W1[:, i : i + pattern.m].square() / d[i : i + pattern.m].reshape(1, -1).square()
+                idx = torch.topk(scores, pattern.n, dim=1, largest=False)[1]
+                mask1.scatter_(1, i + idx, True)
+            w = W1[:, i]
+            q = torch.where(mask1[:, i], torch.zeros_like(w), w)
+            err = (w - q) / d[i]
+            W1[:, i:] -= err.unsqueeze(1) @ Hinv1[i, i:].unsqueeze(0)
+            W1[:, i] = q
+            Err1[:, i] = err
+        W[:, i1:i2] = W1
+        mask[:, i1:i2] = mask1
+        W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]
+    W[mask] = 0
+    return W, mask

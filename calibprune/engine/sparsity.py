@@ -1,0 +1,63 @@
+"""Sparsity patterns: unstructured ratios and N:M groups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+NAMED_TYPES = ("unstructured", "2:4", "4:8")
+
+
+@dataclass(frozen=True)
+class SparsityPattern:
+    """What fraction of weights to prune, and how they are grouped.
+
+    Args:
+        ratio: fraction of weights pruned, in [0, 1). For N:M it is N / M.
+        n: weights pruned in each group of ``m`` consecutive input weights of a row (0 for unstructured).
+        m: group size for N:M sparsity (0 for unstructured).
+    """
+
+    ratio: float
+    n: int = 0
+    m: int = 0
+
+    @property
+    def structured(self) -> bool:
+        """Whether this is an N:M pattern."""
+        return self.m > 0
+
+    @classmethod
+    def parse(cls, sparsity_type: str = "unstructured", sparsity_ratio: float = 0.5) -> SparsityPattern:
+        """Build a pattern from the seed repo's ``--sparsity_type`` and ``--sparsity_ratio``.
+
+        ``N:M`` follows the Wanda/SparseGPT code: in every group of M consecutive input weights of an
+        output row, the N lowest-scoring weights are pruned (so 2:4 and 4:8 are 50% sparse).
+
+        Raises:
+            ValueError: with a message naming the flag, for any value outside the accepted ones.
+        """
+        if not isinstance(sparsity_ratio, (int, float)) or not 0.0 <= float(sparsity_ratio) < 1.0:
+            raise ValueError(f"--sparsity_ratio must be in [0, 1), got {sparsity_ratio!r}")
+        if sparsity_type == "unstructured":
+            return cls(ratio=float(sparsity_ratio))
+        parts = str(sparsity_type).split(":")
+        if len(parts) != 2 or not all(p.isdigit() for p in parts):
+            raise ValueError(
+                f"--sparsity_type must be 'unstructured' or 'N:M' with integers 0 < N < M (e.g. 2:4, 4:8), "
+                f"got {sparsity_type!r}"
+            )
+        n, m = int(parts[0]), int(parts[1])
+        if not 0 < n < m:
+            raise ValueError(f"--sparsity_type N:M needs 0 < N < M, got {sparsity_type!r}")
+        return cls(ratio=n / m, n=n, m=m)
+
+    def check_width(self, in_features: int, layer_name: str) -> None:
+        """Raise a clear error when an N:M group size does not divide a layer's input width."""
+        if self.structured and in_features % self.m:
+            raise ValueError(
+                f"--sparsity_type {self.n}:{self.m}: M={self.m} does not divide the input width {in_features} "
+                f"of {layer_name}"
+            )
+
+    def __str__(self) -> str:
+        return f"{self.n}:{self.m}" if self.structured else f"unstructured {self.ratio:g}"
