@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import sys
 
+import torch
+
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from calibprune.callbacks.base import PruningMethod
@@ -22,21 +24,29 @@ class CalibpruneCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         """Add the pruning method (a callback) as ``--method``, Wanda by default."""
-        parser.add_lightning_class_args(PruningMethod, "method", subclass_mode=True, required=False)
+        parser.add_lightning_class_args(PruningMethod, "method", subclass_mode=True)
         parser.set_defaults({"method": {"class_path": "calibprune.callbacks.Wanda"}})
 
 
+USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, torch.linalg.LinAlgError)
+
+
 def main(args: list[str] | None = None) -> None:
-    """Run the ``calibprune`` command line."""
-    CalibpruneCLI(
-        PruningModule,
-        CalibrationDataModule,
-        trainer_class=PruningTrainer,
-        seed_everything_default=0,
-        save_config_callback=None,
-        auto_configure_optimizers=False,
-        args=args,
-    )
+    """Run the ``calibprune`` command line; bad input ends with a one-line error and exit status 2."""
+    try:
+        CalibpruneCLI(
+            PruningModule,
+            CalibrationDataModule,
+            trainer_class=PruningTrainer,
+            seed_everything_default=0,
+            save_config_callback=None,
+            auto_configure_optimizers=False,
+            args=args,
+        )
+    except USER_ERRORS as err:
+        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        print(f"calibprune: error: {message}", file=sys.stderr)
+        sys.exit(2)
 
 
 if __name__ == "__main__":

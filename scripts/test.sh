@@ -5,4 +5,4 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 . .venv/bin/activate
 export HF_HUB_OFFLINE=1
-python -m pytest "$@"
+python -m pytest -m "slow or not slow" "$@"
