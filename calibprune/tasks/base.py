@@ -27,12 +27,18 @@ class HubSpec:
         name: dataset config, e.g. ``main``; ``None`` for none.
         train_split: split used for calibration and few-shot exemplars.
         test_split: split used for evaluation.
+        streaming: stream the split instead of downloading it whole (very large corpora); only the first
+            records are read.
+        data_files: files of the dataset repository to load (e.g. one C4 shard), ``None`` for all.
+
     """
 
     path: str
     name: str | None = None
     train_split: str = "train"
     test_split: str = "test"
+    streaming: bool = False
+    data_files: str | None = None
 
 
 @dataclass(frozen=True)
@@ -47,6 +53,7 @@ class Example:
         label: index of the gold answer in ``choices``.
         target: numeric gold answer (arithmetic) or reference translation (translation).
         fields: the raw record, for templates that need more.
+
     """
 
     question: str
@@ -71,20 +78,34 @@ class Task(ABC):
         """Turn one raw record (hub field names) into an :class:`Example`."""
 
     def question_text(self, example: Example) -> str:
-        """The prompt part of one exemplar or test item, ending with the answer cue (e.g. ``...\\nAnswer:``)."""
+        """Write the prompt part of one exemplar or test item, ending with the answer cue (``Answer:``)."""
         return f"Question: {example.question}\nAnswer:"
 
     def answer_text(self, example: Example, rationale: bool = False) -> str:
-        """The completion of one exemplar: `` answer``, or `` rationale The answer is answer.`` with CoT."""
+        """Write the completion of one exemplar: `` answer``, or `` rationale The answer is answer.`` with CoT."""
         if rationale:
             if example.rationale is None:
                 raise ValueError(f"--format icl-cot: task {self.name!r} has no rationale for its examples")
-            return f" {example.rationale.strip()} The answer is {example.answer}."
+            rationale_text = example.rationale.strip()
+            if not rationale_text.endswith((".", "!", "?")):
+                rationale_text += "."
+            return f" {rationale_text} The answer is {example.answer}."
         return f" {example.answer}"
 
     def pair_text(self, example: Example, rationale: bool = False) -> str:
         """Question and answer of one exemplar, as they appear in ICL calibration text and few-shot prompts."""
         return self.question_text(example) + self.answer_text(example, rationale)
+
+    def few_shot_text(self, exemplars: list[Example], example: Example, rationale: bool = False) -> str:
+        """Write a few-shot prompt (no BOS): exemplar pairs, then the test question, joined by blank lines."""
+        pairs = [self.pair_text(exemplar, rationale) for exemplar in exemplars]
+        return EXEMPLAR_SEPARATOR.join([*pairs, self.question_text(example)])
+
+    def rationale_steps(self, example: Example) -> int:
+        """Count the reasoning steps of the example's rationale (its non-empty lines); 0 without a rationale."""
+        if example.rationale is None:
+            return 0
+        return sum(1 for line in example.rationale.splitlines() if line.strip())
 
     @property
     def has_rationale(self) -> bool:
