@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import sys
+from argparse import ArgumentError
 
 import torch
-
 from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
 
 from calibprune.callbacks.base import PruningMethod
+from calibprune.cli_errors import one_line_error
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.module import PruningModule
 from calibprune.trainer import PruningTrainer
@@ -28,7 +29,15 @@ class CalibpruneCLI(LightningCLI):
         parser.set_defaults({"method": {"class_path": "calibprune.callbacks.Wanda"}})
 
 
-USER_ERRORS = (ValueError, FileNotFoundError, FileExistsError, FloatingPointError, torch.linalg.LinAlgError)
+USER_ERRORS = (
+    ValueError,
+    ArgumentError,
+    FileNotFoundError,
+    FileExistsError,
+    FloatingPointError,
+    torch.linalg.LinAlgError,
+)
+METHODS = ["Wanda", "SparseGPT", "Magnitude"]
 
 
 def main(args: list[str] | None = None) -> None:
@@ -41,11 +50,11 @@ def main(args: list[str] | None = None) -> None:
             seed_everything_default=0,
             save_config_callback=None,
             auto_configure_optimizers=False,
+            parser_kwargs={"exit_on_error": False},
             args=args,
         )
     except USER_ERRORS as err:
-        message = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-        print(f"calibprune: error: {message}", file=sys.stderr)
+        print(f"calibprune: error: {one_line_error(str(err), {'method': METHODS})}", file=sys.stderr)
         sys.exit(2)
 
 

@@ -69,6 +69,12 @@ class PruningModule(pl.LightningModule):
     @override
     def on_predict_epoch_end(self) -> None:
         """Prune every decoder block in order once the calibration inputs are collected."""
+        if self.trainer.world_size > 1:
+            local = torch.tensor(len(self.calibration), device=self.device)
+            fewest = self.trainer.strategy.reduce(local, reduce_op="min")
+            if int(fewest) == 0:
+                world = self.trainer.world_size
+                raise ValueError(f"--data.nsamples must be at least the number of processes ({world})")
         self.prune_blocks(find_pruning_method(self.trainer.callbacks))
 
     @torch.no_grad()
@@ -85,6 +91,7 @@ class PruningModule(pl.LightningModule):
                     self._run(block, inputs)
                     method.on_block_batch_end()
             method.on_block_end(self.trainer, self, index, layers)
+            _broadcast_weights(layers.values())
             if index + 1 < len(blocks):
                 for inputs in self.calibration:
                     inputs.hidden = self._run(block, inputs).to(inputs.hidden.device)
@@ -98,6 +105,13 @@ class PruningModule(pl.LightningModule):
         if not torch.isfinite(out).all():
             raise FloatingPointError("non-finite activations (NaN/Inf) in the calibration forward pass")
         return out
+
+
+def _broadcast_weights(layers) -> None:
+    """Make every rank hold rank 0's pruned weights (guards against last-bit differences between processes)."""
+    if torch.distributed.is_available() and torch.distributed.is_initialized():
+        for layer in layers:
+            torch.distributed.broadcast(layer.weight.data, src=0)
 
 
 def _is_rank_zero() -> bool:

@@ -54,9 +54,7 @@ class SparseGPT(PruningMethod):
             weights = [layers[name].weight for name in names]
             hessian = statistics[names[0]].hessian()
             stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
-            pruned, mask = sparsegpt_prune(
-                stacked, hessian, self.pattern, self.blocksize, self.percdamp, [w.shape[0] for w in weights]
-            )
             sizes = [w.shape[0] for w in weights]
-            for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes)):
+            pruned, mask = sparsegpt_prune(stacked, hessian, self.pattern, self.blocksize, self.percdamp, sizes)
+            for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes), strict=True):
                 self.apply_mask(layers[name], part, new)

@@ -1,0 +1,34 @@
+"""Turn parser and user errors into one line that names the option and what it accepts."""
+
+from __future__ import annotations
+
+import re
+
+_OWN_MESSAGE = re.compile(r"^\s*-?\s*(--\S.*)$")
+_PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
+_BULLET = re.compile(r"^\s*-\s+(.*)$")
+
+
+def one_line_error(message: str, choices: dict[str, list[str]] | None = None) -> str:
+    """Condense a (possibly nested, multi-line) error message to its most useful line.
+
+    Args:
+        message: the error text, e.g. a jsonargparse error listing every union member that failed.
+        choices: accepted values per option key, quoted when that key is the culprit.
+    """
+    lines = [line for line in str(message).strip().splitlines() if line.strip()]
+    if not lines:
+        return "invalid arguments"
+    for line in lines:
+        own = _OWN_MESSAGE.match(line)
+        if own:  # calibprune's own messages start with the flag they are about
+            return own.group(1).strip()
+    key = _PARSER_KEY.search(lines[0])
+    if key:
+        name = key.group(1)
+        accepted = (choices or {}).get(name)
+        if accepted:
+            return f"--{name}: invalid value; accepted: {', '.join(accepted)}"
+        detail = next((m.group(1) for m in map(_BULLET.match, lines[1:]) if m), " ".join(lines[1:2]).strip())
+        return f"--{name}: {detail}"
+    return lines[0].strip()
