@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod, find_pruning_method
+from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.modeling.blocks import decoder_blocks, linear_layers
 from calibprune.modeling.capture import BlockInputs, capture_block_inputs, run_block
 from calibprune.modeling.loading import EMBEDDED_MODEL, load_model, load_tokenizer
@@ -80,18 +81,24 @@ class PruningModule(pl.LightningModule):
     @torch.no_grad()
     def prune_blocks(self, method: PruningMethod) -> None:
         """Calibrate, prune and propagate through every decoder block, in order."""
+        hooks = [cb for cb in self.trainer.callbacks if isinstance(cb, BlockCallback)]
         _, blocks = decoder_blocks(self.model)
         bar = tqdm(range(len(blocks)), desc=f"pruning ({type(method).__name__})", disable=not _is_rank_zero())
         for index in bar:
             block = blocks[index]
             layers = linear_layers(block)
-            method.on_block_start(self.trainer, self, index, layers)
+            for hook in hooks:
+                hook.on_block_start(self.trainer, self, index, layers)
             if method.needs_calibration:
                 for inputs in self.calibration:
                     self._run(block, inputs)
-                    method.on_block_batch_end()
-            method.on_block_end(self.trainer, self, index, layers)
+                    for hook in hooks:
+                        hook.on_block_batch_end(self.trainer, self, index)
+            for hook in hooks:
+                hook.on_block_end(self.trainer, self, index, layers)
             _broadcast_weights(layers.values())
+            for hook in hooks:
+                hook.on_block_pruned(self.trainer, self, index, layers)
             if index + 1 < len(blocks):
                 for inputs in self.calibration:
                     inputs.hidden = self._run(block, inputs).to(inputs.hidden.device)

@@ -10,10 +10,11 @@ from lightning.pytorch.callbacks import Callback
 from torch import nn
 from typing_extensions import override
 
+from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.engine.sparsity import SparsityPattern
 
 
-class PruningMethod(Callback):
+class PruningMethod(BlockCallback):
     """Prunes the Linear layers of each decoder block; subclasses say how.
 
     The :class:`~calibprune.module.PruningModule` calls, for every decoder block in order,
@@ -67,6 +68,7 @@ class PruningMethod(Callback):
 
         return hook
 
+    @override
     def on_block_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
     ) -> None:
@@ -77,10 +79,12 @@ class PruningMethod(Callback):
         if self.needs_calibration:
             self._handles = [layer.register_forward_hook(self._hook(name, pl_module)) for name, layer in layers.items()]
 
-    def on_block_batch_end(self) -> None:
+    @override
+    def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
         """Forget the input tensors of the batch just run (they only identify shared inputs within a batch)."""
         self._seen = []
 
+    @override
     def on_block_end(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
     ) -> None:

@@ -1,0 +1,35 @@
+"""Callbacks with per-decoder-block hooks, called by the PruningModule's sequential pipeline."""
+
+from __future__ import annotations
+
+import lightning.pytorch as pl
+from lightning.pytorch.callbacks import Callback
+from torch import nn
+
+
+class BlockCallback(Callback):
+    """A Lightning callback that also hears about each decoder block as it is calibrated and pruned.
+
+    For every block, in order, the pipeline calls on every ``BlockCallback`` of the trainer (in the
+    trainer's callback order): :meth:`on_block_start`, then :meth:`on_block_batch_end` after each
+    calibration batch, then :meth:`on_block_end` (the pruning method prunes here), then
+    :meth:`on_block_pruned` once the block's weights are final on every rank.
+    """
+
+    def on_block_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+    ) -> None:
+        """Called before the calibration activations run through block ``index``."""
+
+    def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
+        """Called after one calibration batch went through block ``index``."""
+
+    def on_block_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+    ) -> None:
+        """Called once every calibration batch went through block ``index`` (dense weights still in place)."""
+
+    def on_block_pruned(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+    ) -> None:
+        """Called when block ``index`` holds its final pruned weights, before its outputs are recomputed."""
