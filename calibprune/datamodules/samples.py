@@ -59,7 +59,7 @@ class CalibrationSamples:
 
     @classmethod
     def load(cls, path: str | Path) -> CalibrationSamples:
-        """Read a ``torch.save``d LongTensor ``[n, seqlen]`` (no padding) or a dict with ``input_ids``/``attention_mask``."""
+        """Read a ``torch.save``d LongTensor ``[n, seqlen]`` (no padding) or a dict with ``input_ids`` (and mask)."""
         path = Path(path)
         if not path.is_file():
             raise FileNotFoundError(f"--calibration: token file {str(path)!r} does not exist")

@@ -9,6 +9,8 @@ from torch.nn import functional as F
 
 from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.datamodules.sources.base import CalibrationSource, SourceContext
+from calibprune.datamodules.sources.packing import pad_rows
+from calibprune.tasks.encoding import pad_id
 
 
 class SelfGeneratedSource(CalibrationSource):
@@ -23,14 +25,22 @@ class SelfGeneratedSource(CalibrationSource):
         top_p: nucleus sampling threshold.
         filter_ratio: fraction of generated candidates discarded as least fluent, in [0, 1).
         batch_size: sequences generated at once.
+        data_seqlen: tokens generated per sequence (BOS included), the rest padding; ``None``: the whole
+            sequence.
     """
 
     def __init__(
-        self, temperature: float = 1.0, top_p: float = 0.95, filter_ratio: float = 0.2, batch_size: int = 16
+        self,
+        temperature: float = 1.0,
+        top_p: float = 0.95,
+        filter_ratio: float = 0.2,
+        batch_size: int = 16,
+        data_seqlen: int | None = None,
     ) -> None:
         if not 0.0 <= filter_ratio < 1.0:
             raise ValueError(f"self source: filter_ratio must be in [0, 1), got {filter_ratio}")
         self.temperature, self.top_p, self.filter_ratio, self.batch_size = temperature, top_p, filter_ratio, batch_size
+        self.data_seqlen = data_seqlen
 
     @torch.no_grad()
     def samples(self, context: SourceContext, nsamples: int, generator: torch.Generator) -> CalibrationSamples:
@@ -38,6 +48,9 @@ class SelfGeneratedSource(CalibrationSource):
         model, tokenizer = context.model, context.tokenizer
         if model is None:
             raise ValueError("--calibration self needs the model; connect it to the datamodule first")
+        length = self.data_seqlen or context.seqlen
+        if length > context.seqlen:
+            raise ValueError(f"--data_seqlen {length} exceeds --seqlen {context.seqlen}")
         start = tokenizer.bos_token_id if tokenizer.bos_token_id is not None else tokenizer.eos_token_id
         candidates = math.ceil(nsamples / (1.0 - self.filter_ratio))
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
@@ -48,7 +61,7 @@ class SelfGeneratedSource(CalibrationSource):
             for first in range(0, candidates, self.batch_size):
                 size = min(self.batch_size, candidates - first)
                 prompt = torch.full((size, 1), start, dtype=torch.long, device=device)
-                new = context.seqlen - 1
+                new = length - 1
                 out = model.generate(
                     prompt,
                     attention_mask=torch.ones_like(prompt),
@@ -64,8 +77,7 @@ class SelfGeneratedSource(CalibrationSource):
                 losses.append(_sequence_nll(model, out).cpu())
         ids, nll = torch.cat(chunks), torch.cat(losses)
         keep = torch.sort(torch.argsort(nll, stable=True)[:nsamples])[0]
-        ids = ids[keep]
-        return CalibrationSamples(ids, torch.ones_like(ids))
+        return pad_rows(ids[keep].tolist(), context.seqlen, pad_id(tokenizer))
 
 
 def _sequence_nll(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
