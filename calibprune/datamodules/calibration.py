@@ -69,7 +69,7 @@ class CalibrationDataModule(pl.LightningDataModule):
             (answers preceded by their rationale) or ``zero-shot`` (one question, then padding).
         num_incontext: task sources hold exactly this many question-answer pairs, then padding.
         num_cot_steps: ``icl-cot`` uses only rationales of this many steps.
-        data_seqlen: meaningful tokens per sequence, then padding up to ``seqlen``.
+        data_seqlen: meaningful tokens per sequence, then padding up to ``seqlen`` (token files keep their own).
         per_example_bos: task sources put BOS before every pair, without separators (the seed repo's way).
         text_field: column holding the text of local files and ``hf:`` datasets.
         split: split of ``hf:`` datasets.
