@@ -153,8 +153,15 @@ class CalibrationDataModule(pl.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         """Build the samples once (idempotent) and export them when asked."""
         if self.samples is None:
-            self.samples = self.build_samples()
-            if self.export_calibration:
+            trainer = self.trainer
+            if trainer is not None and trainer.world_size > 1:
+                # Rank 0 draws (model-generated text may differ between processes); every rank gets its tokens.
+                samples = self.build_samples() if trainer.is_global_zero else None
+                self.samples = trainer.strategy.broadcast(samples, src=0)
+            else:
+                self.samples = self.build_samples()
+            primary = self.trainer is None or self.trainer.is_global_zero
+            if self.export_calibration and primary:
                 self.samples.save(self.export_calibration)
             if self.show_samples:
                 rank_zero_info(describe_samples(self.samples, self.context.tokenizer, self.show_samples))
