@@ -1,0 +1,93 @@
+"""The two calls a study makes: prune a model in memory for one cell, and evaluate a model on the study's tasks.
+
+The runner looks both up here at call time, so that tests (and other engines) can swap them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lightning.pytorch import seed_everything
+from torch import nn
+
+from calibprune.study.cells import Cell
+from calibprune.study.spec import EvaluationSpec
+
+
+def prune_cell(model: nn.Module, tokenizer: Any, cell: Cell) -> dict[str, Any]:
+    """Prune ``model`` in place as the cell says (method, calibration set, nsamples, seqlen, seed).
+
+    Args:
+        model: the dense model, already in memory (its weights are overwritten).
+        tokenizer: its tokenizer.
+        cell: the grid cell.
+
+    Returns:
+        The global entry of the sparsity report (``sparsity``, parameter counts).
+    """
+    from calibprune.datamodules.calibration import CalibrationDataModule
+    from calibprune.module import PruningModule
+    from calibprune.trainer import PruningTrainer
+
+    spec = cell.spec
+    module = PruningModule(spec.model.model, spec.model.dtype, spec.model.offload_activations)
+    module.model, module.tokenizer = model, tokenizer
+    method = cell.method.build()
+    datamodule = None
+    if cell.calibration is not None:
+        seed_everything(cell.seed, verbose=False)
+        datamodule = CalibrationDataModule(
+            calibration=list(cell.calibration.sources),
+            weights=cell.calibration.weights,
+            nsamples=cell.nsamples,
+            seqlen=cell.seqlen,
+            batch_size=spec.grid.batch_size,
+            seed=cell.seed,
+            data_dir=spec.data_dir,
+            format=cell.calibration.format,
+            **cell.calibration.options,
+        )
+    trainer = PruningTrainer(callbacks=[method], devices=1, enable_progress_bar=False)
+    return trainer.prune(module, datamodule)["global"]
+
+
+def evaluate(
+    model: nn.Module,
+    tokenizer: Any,
+    evaluation: EvaluationSpec,
+    *,
+    data_dir: str | None,
+    cache: Any = None,
+    model_id: str | None = None,
+) -> list[dict[str, Any]]:
+    """Evaluate an in-memory model on every task of the study.
+
+    Args:
+        model: the dense or pruned model.
+        tokenizer: its tokenizer.
+        evaluation: tasks and their settings.
+        data_dir: local copies of the tasks' data.
+        cache: a :class:`~calibprune.evaluation.ResultCache` (the dense model's results), or ``None``.
+        model_id: identity of the model in the cache.
+
+    Returns:
+        One dict per (task, metric): ``task``, ``metric``, ``value``, ``stderr``, ``n``, ``num_fewshot``.
+    """
+    from calibprune.evaluation.api import evaluate_model
+
+    results = evaluate_model(
+        model,
+        tokenizer,
+        list(evaluation.tasks),
+        data_dir=data_dir,
+        seqlen=evaluation.seqlen,
+        batch_size=evaluation.batch_size,
+        limit=evaluation.limit,
+        num_fewshot=evaluation.num_fewshot,
+        seed=evaluation.seed,
+        rationale=evaluation.rationale,
+        max_new_tokens=evaluation.max_new_tokens,
+        cache=cache,
+        model_id=model_id,
+    )
+    return [result.to_dict() for result in results]

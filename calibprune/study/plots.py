@@ -1,0 +1,77 @@
+"""PNG plots of a study: bars per task with 2-std error bars, average accuracy and perplexity per calibration set."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from calibprune.study.aggregate import AVERAGE, Row, Summary
+
+INSTALL_HINT = "plots need matplotlib: pip install matplotlib"
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError as err:
+        raise ImportError(INSTALL_HINT) from err
+    matplotlib.use("Agg")  # headless: no display on servers and SLURM nodes
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _bars(ax: Any, row: Row, summary: Summary) -> None:
+    columns = [c for c in summary.columns if c.key in row.cells]
+    means = [row.cells[c.key].mean for c in columns]
+    errors = [row.cells[c.key].two_std or 0.0 for c in columns]
+    colors = ["tab:orange" if c.key in row.best else "tab:blue" for c in columns]
+    ax.bar(range(len(columns)), means, yerr=errors, capsize=3, color=colors)
+    if row.dense is not None:
+        ax.axhline(row.dense, color="black", linestyle="--", linewidth=1, label="dense")
+        ax.legend(loc="best", fontsize="small")
+    ax.set_xticks(range(len(columns)), [c.title for c in columns], rotation=45, ha="right", fontsize="small")
+    ax.set_title(f"{row.task} ({row.metric}{', lower is better' if row.lower_is_better else ''})")
+    if row.lower_is_better and means and max(means) / max(min(means), 1e-9) > 10:
+        ax.set_yscale("log")
+
+
+def _save(fig: Any, path: Path) -> Path:
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    return path
+
+
+def write_plots(summary: Summary, folder: str | Path) -> list[Path]:
+    """Write ``tasks.png`` (one panel per task), ``average.png`` and ``perplexity.png`` (when present).
+
+    Bars are means over seeds, error bars 2 sample standard deviations, the dashed line the dense model,
+    orange the best calibration set of each method.
+    """
+    plt = _pyplot()
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    rows = [row for row in summary.rows if row.cells]
+    tasks = [row for row in rows if row.task != AVERAGE]
+    width = max(6.0, 0.5 * len(summary.columns) + 2)
+    if tasks:
+        ncols = min(3, len(tasks))
+        nrows = math.ceil(len(tasks) / ncols)
+        fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols / 1.5, 4 * nrows), squeeze=False)
+        for ax, row in zip(axes.flat, tasks, strict=False):
+            _bars(ax, row, summary)
+        for ax in list(axes.flat)[len(tasks):]:
+            ax.axis("off")
+        written.append(_save(fig, folder / "tasks.png"))
+        plt.close(fig)
+    for name, wanted in (("average.png", [r for r in rows if r.task == AVERAGE]),
+                         ("perplexity.png", [r for r in tasks if r.metric == "ppl"])):
+        if wanted:
+            fig, axes = plt.subplots(1, len(wanted), figsize=(width * len(wanted), 4.5), squeeze=False)
+            for ax, row in zip(axes.flat, wanted, strict=True):
+                _bars(ax, row, summary)
+            written.append(_save(fig, folder / name))
+            plt.close(fig)
+    return written

@@ -1,0 +1,214 @@
+"""The study's YAML schema: which model, which pruning methods, which calibration sets, how to evaluate.
+
+A study file looks like this (every key but ``grid.calibration`` has a default)::
+
+    model: {model: embedded, dtype: float32}
+    grid:
+      methods: [{method: Wanda, sparsity_ratio: 0.5}]
+      calibration:
+        - {sources: [c4]}
+        - {sources: [gsm8k], format: zero-shot, name: GSM8K (zero-shot)}
+        - {sources: [c4, gsm8k], weights: [3, 1]}
+      nsamples: [128]
+      seqlen: [2048]
+      seeds: [0, 1, 2]
+    evaluation: {tasks: [wikitext, gsm8k], limit: 100, seqlen: 2048}
+    data_dir: ../shared/data
+    output_dir: studies/table2
+
+Every combination of method x calibration x nsamples x seqlen x seed is one *cell*: one pruning run,
+evaluated on every task of ``evaluation``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+from calibprune.modeling.loading import EMBEDDED_MODEL
+
+
+@dataclass
+class ModelEntry:
+    """The dense model every cell starts from.
+
+    Attributes:
+        model: Hugging Face hub id or local path of a causal LM, or ``embedded`` (SmolLM2-135M-Instruct).
+        dtype: weights dtype: float32, bfloat16 or float16.
+        offload_activations: keep calibration activations on the CPU between blocks.
+    """
+
+    model: str = EMBEDDED_MODEL
+    dtype: str = "float32"
+    offload_activations: bool = False
+
+    @classmethod
+    def from_hparams(cls, hparams: Mapping[str, Any]) -> ModelEntry:
+        """The entry of a ``PruningModule``'s saved hyperparameters (its ``--model.*`` settings)."""
+        return cls(**{f.name: hparams[f.name] for f in fields(cls) if f.name in hparams})
+
+
+@dataclass
+class MethodEntry:
+    """One pruning method and sparsity (a group of columns in the tables).
+
+    Attributes:
+        method: ``Wanda``, ``SparseGPT``, ``Magnitude`` or the import path of a ``PruningMethod`` subclass.
+        sparsity_ratio: fraction of weights pruned in every Linear layer.
+        sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``).
+        options: further constructor arguments of the method (e.g. ``{use_variant: true}``).
+        name: title in the tables (default: e.g. ``Wanda 50%`` or ``SparseGPT 2:4``).
+    """
+
+    method: str = "Wanda"
+    sparsity_ratio: float = 0.5
+    sparsity_type: str = "unstructured"
+    options: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The title of this method in tables and plots."""
+        if self.name:
+            return self.name
+        short = self.method.rsplit(".", 1)[-1]
+        sparsity = f"{self.sparsity_ratio:.0%}" if self.sparsity_type == "unstructured" else self.sparsity_type
+        return f"{short} {sparsity}"
+
+    def build(self) -> Any:
+        """A fresh instance of the pruning-method callback."""
+        module_name, _, class_name = self.method.rpartition(".")
+        module = importlib.import_module(module_name or "calibprune.callbacks")
+        cls = getattr(module, class_name, None)
+        if cls is None:
+            raise ValueError(f"grid.methods: unknown method {self.method!r}; use Wanda, SparseGPT, Magnitude or a path")
+        return cls(sparsity_ratio=self.sparsity_ratio, sparsity_type=self.sparsity_type, **self.options)
+
+
+@dataclass
+class CalibrationEntry:
+    """One calibration set (a column of the tables): a source, or a weighted mixture, in one format.
+
+    Attributes:
+        sources: calibration sources (``c4``, ``gsm8k``, ``ellipses``, ``random``, a file, ``hf:<id>``, ...),
+            mixed when several.
+        weights: mixture weights, one per source (default equal).
+        format: layout of task sources: ``icl``, ``icl-cot`` or ``zero-shot``.
+        options: further ``CalibrationDataModule`` arguments (``num_incontext``, ``num_cot_steps``,
+            ``data_seqlen``, ``per_example_bos``, ``text_field``, ...).
+        name: title in the tables (default: the sources joined with ``+``, then the non-default format).
+    """
+
+    sources: list[str] = field(default_factory=list)
+    weights: list[float] | None = None
+    format: str = "icl"
+    options: dict[str, Any] = field(default_factory=dict)
+    name: str | None = None
+
+    @property
+    def label(self) -> str:
+        """The title of this calibration set in tables and plots."""
+        if self.name:
+            return self.name
+        label = "+".join(self.sources)
+        if self.weights:
+            label += " [" + ":".join(f"{w:g}" for w in self.weights) + "]"
+        details = [] if self.format == "icl" else [self.format]
+        details += [f"{k}={v}" for k, v in sorted(self.options.items())]
+        return f"{label} ({', '.join(details)})" if details else label
+
+
+@dataclass
+class GridSpec:
+    """The axes of the study; every combination is one pruning run (a cell).
+
+    Attributes:
+        calibration: calibration sets (columns).
+        methods: pruning methods and sparsities.
+        nsamples: numbers of calibration sequences.
+        seqlen: calibration sequence lengths in tokens.
+        seeds: calibration sampling seeds (tables report mean and 2 standard deviations over them).
+        batch_size: calibration sequences per forward pass (does not change results).
+    """
+
+    calibration: list[CalibrationEntry] = field(default_factory=list)
+    methods: list[MethodEntry] = field(default_factory=lambda: [MethodEntry()])
+    nsamples: list[int] = field(default_factory=lambda: [128])
+    seqlen: list[int] = field(default_factory=lambda: [2048])
+    seeds: list[int] = field(default_factory=lambda: [0])
+    batch_size: int = 8
+
+
+@dataclass
+class EvaluationSpec:
+    """What every pruned model (and the dense one) is evaluated on.
+
+    Attributes:
+        tasks: perplexity corpora (``wikitext``, ``c4``, a local text file) and downstream tasks.
+        seqlen: tokens per perplexity window.
+        batch_size: windows or items per forward pass.
+        limit: first items (or windows) of each task; ``None`` for all.
+        num_fewshot: exemplars per prompt (``None``: each task's default).
+        seed: exemplar seed (fixed across cells, so that cells differ only by their pruning).
+        rationale: chain-of-thought exemplars for arithmetic tasks.
+        max_new_tokens: most generated tokens per answer (``None``: per-kind default).
+    """
+
+    tasks: list[str] = field(default_factory=lambda: ["wikitext"])
+    seqlen: int = 2048
+    batch_size: int = 8
+    limit: int | None = None
+    num_fewshot: int | None = None
+    seed: int = 0
+    rationale: bool = False
+    max_new_tokens: int | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as a plain dict (part of every cell's identity)."""
+        return asdict(self)
+
+
+@dataclass
+class StudySpec:
+    """A whole study: the dense model, the grid of pruning runs, the evaluation, where results go.
+
+    Attributes:
+        model: the dense model.
+        grid: the pruning runs.
+        evaluation: the evaluation of every run and of the dense model.
+        data_dir: folder with local copies ``<source>/{train,test}.jsonl`` for calibration and evaluation.
+        output_dir: where results (``results*.jsonl``), tables, plots and TensorBoard logs are written.
+        name: the study's title in the report.
+    """
+
+    model: ModelEntry = field(default_factory=ModelEntry)
+    grid: GridSpec = field(default_factory=GridSpec)
+    evaluation: EvaluationSpec = field(default_factory=EvaluationSpec)
+    data_dir: str | None = None
+    output_dir: str = "studies/study"
+    name: str = "study"
+
+    def validate(self) -> StudySpec:
+        """Check the grid is not empty and its values are usable; return ``self``."""
+        grid = self.grid
+        methods = [method.build() for method in grid.methods]  # unknown methods and bad sparsities fail here
+        if not grid.calibration and any(method.needs_calibration for method in methods):
+            raise ValueError("grid.calibration: at least one calibration set is needed")
+        for flag, values in (("grid.methods", grid.methods), ("grid.nsamples", grid.nsamples),
+                             ("grid.seqlen", grid.seqlen), ("grid.seeds", grid.seeds)):
+            if not values:
+                raise ValueError(f"{flag}: at least one value is needed")
+        for flag, values in (("grid.nsamples", grid.nsamples), ("grid.seqlen", grid.seqlen)):
+            if any(not isinstance(v, int) or v <= 0 for v in values):
+                raise ValueError(f"{flag}: positive integers expected, got {values}")
+        for entry in grid.calibration:
+            if not entry.sources:
+                raise ValueError(f"grid.calibration: an entry has no sources ({entry})")
+        labels = [(m.label, c.label) for m in grid.methods for c in grid.calibration or [CalibrationEntry()]]
+        if len(set(labels)) != len(labels):
+            raise ValueError("grid: two methods or calibration sets have the same title; give them distinct names")
+        if not self.evaluation.tasks:
+            raise ValueError("evaluation.tasks: at least one task is needed")
+        return self

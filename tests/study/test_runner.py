@@ -1,0 +1,88 @@
+import statistics
+
+import pytest
+
+from calibprune.study import backend
+from calibprune.study.aggregate import summarise
+from calibprune.study.cells import expand_cells
+from calibprune.study.report import write_report
+from calibprune.study.runner import run_study
+from calibprune.study.store import read_records
+
+PRUNE, EVALUATE = backend.prune_cell, backend.evaluate
+
+
+class SimulatedCrash(Exception):
+    pass
+
+
+class Counting:
+    """Wrap the backend's calls: count prunes, count dense evaluations, fail on the n-th prune."""
+
+    def __init__(self, monkeypatch, fail_on_prune: int | None = None) -> None:
+        self.prunes, self.dense_evaluations, self.cell_evaluations = [], 0, 0
+        self.fail_on_prune = fail_on_prune
+
+        def counting_prune(model, tokenizer, cell):
+            if self.fail_on_prune is not None and len(self.prunes) + 1 == self.fail_on_prune:
+                raise SimulatedCrash("killed mid-grid")
+            self.prunes.append(cell.cell_id)
+            return PRUNE(model, tokenizer, cell)
+
+        def counting_evaluate(model, tokenizer, evaluation, **kwargs):
+            if kwargs.get("cache") is not None:
+                self.dense_evaluations += 1
+            else:
+                self.cell_evaluations += 1
+            return EVALUATE(model, tokenizer, evaluation, **kwargs)
+
+        monkeypatch.setattr(backend, "prune_cell", counting_prune)
+        monkeypatch.setattr(backend, "evaluate", counting_evaluate)
+
+
+def test_grid_prunes_once_per_cell_resumes_after_a_crash_and_tabulates_seeds(tiny_spec, monkeypatch):
+    cells = expand_cells(tiny_spec)
+    assert len(cells) == 4  # 2 sources x 2 seeds
+
+    first = Counting(monkeypatch, fail_on_prune=3)
+    with pytest.raises(SimulatedCrash):
+        run_study(tiny_spec)
+    assert len(first.prunes) == 2 and first.dense_evaluations == 1 and first.cell_evaluations == 2
+    finished = {r["id"] for r in read_records(tiny_spec.output_dir) if r["kind"] == "cell"}
+    assert finished == set(first.prunes)
+
+    resumed = Counting(monkeypatch)
+    run_study(tiny_spec)
+    assert resumed.dense_evaluations == 0  # read from the results file, never evaluated again
+    assert set(resumed.prunes) == {c.cell_id for c in cells} - finished and len(resumed.prunes) == 2
+    assert resumed.cell_evaluations == 2
+
+    again = Counting(monkeypatch)
+    assert run_study(tiny_spec) == []
+    assert again.prunes == [] and again.dense_evaluations == 0
+
+    records = read_records(tiny_spec.output_dir)
+    assert sorted(r["kind"] for r in records) == ["cell"] * 4 + ["dense"]
+    for record in records:
+        assert {(r["task"], r["metric"]) for r in record["results"]} >= {("wikitext", "ppl"), ("boolq", "acc")}
+        if record["kind"] == "cell":
+            assert record["sparsity"]["sparsity"] == pytest.approx(0.5, abs=0.01)
+
+    # The table's mean ± 2 std are the sample statistics (ddof=1) of the per-seed values.
+    report = write_report(tiny_spec.output_dir, plots=False, tensorboard=False)
+    assert report.cells_done == report.cells_expected == 4
+    summary = summarise(records)
+    assert [c.title for c in summary.columns] == ["c4", "Random"]
+    row = next(r for r in summary.rows if (r.task, r.metric) == ("wikitext", "ppl"))
+    for column in summary.columns:
+        values = [next(x["value"] for x in r["results"] if (x["task"], x["metric"]) == ("wikitext", "ppl"))
+                  for r in records if r["kind"] == "cell" and r["labels"]["calibration"] == column.key[1]]
+        assert len(values) == 2
+        mean = sum(values) / 2
+        two_std = 2 * (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5  # sample std, ddof=1
+        assert row.cells[column.key].mean == pytest.approx(mean)
+        assert row.cells[column.key].two_std == pytest.approx(two_std)
+        assert row.cells[column.key].two_std == pytest.approx(2 * statistics.stdev(values))
+        assert f"{mean:.2f} ± {two_std:.2f}" in (report.files[0].parent / "table.md").read_text()
+    best = min(summary.columns, key=lambda c: row.cells[c.key].mean)
+    assert row.best == {best.key}

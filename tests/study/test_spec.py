@@ -1,0 +1,82 @@
+from pathlib import Path
+
+import pytest
+
+from calibprune.study.cells import Shard, expand_cells
+from calibprune.study.config import load_spec, spec_from_dict
+from calibprune.study.spec import CalibrationEntry, MethodEntry
+
+STUDIES = sorted((Path(__file__).resolve().parents[2] / "calibprune" / "configs" / "studies").glob("*.yaml"))
+
+
+def grid(**overrides) -> dict:
+    data = {"grid": {"calibration": [{"sources": ["c4"]}, {"sources": ["gsm8k"], "format": "zero-shot"}],
+                     "methods": [{"method": "Wanda"}, {"method": "SparseGPT", "sparsity_type": "2:4"},
+                                 {"method": "Magnitude"}],
+                     "nsamples": [8, 16], "seqlen": 64, "seeds": [0, 1, 2]}}
+    data["grid"].update(overrides)
+    return data
+
+
+def test_cells_cross_every_axis_and_magnitude_needs_no_calibration():
+    cells = expand_cells(spec_from_dict(grid()))
+    assert len(cells) == 2 * (2 * 2 * 1 * 3) + 1
+    assert [c.index for c in cells] == list(range(len(cells)))
+    magnitude = cells[-1]
+    assert magnitude.calibration is None and magnitude.labels()["calibration"] == "none"
+    assert {c.labels()["method"] for c in cells} == {"Wanda 50%", "SparseGPT 2:4", "Magnitude 50%"}
+    assert cells[12].labels()["calibration"] == "c4" and cells[18].labels()["calibration"] == "gsm8k (zero-shot)"
+
+
+def test_cell_ids_are_stable_and_ignore_titles():
+    first = [c.cell_id for c in expand_cells(spec_from_dict(grid()))]
+    assert first == [c.cell_id for c in expand_cells(spec_from_dict(grid()))]
+    assert len(set(first)) == len(first)
+    renamed = grid(calibration=[{"sources": ["c4"], "name": "C4"}, {"sources": ["gsm8k"], "format": "zero-shot"}])
+    assert [c.cell_id for c in expand_cells(spec_from_dict(renamed))] == first
+    other = spec_from_dict({**grid(), "evaluation": {"limit": 5}})
+    assert not set(first) & {c.cell_id for c in expand_cells(other)}
+
+
+def test_shards_partition_the_cells():
+    cells = expand_cells(spec_from_dict(grid()))
+    shards = [Shard.parse(f"{i}/3").select(cells) for i in range(3)]
+    ids = [c.cell_id for shard in shards for c in shard]
+    assert sorted(ids) == sorted(c.cell_id for c in cells)
+    assert Shard.parse("1/3").tag == "shard-1-of-3"
+
+
+@pytest.mark.parametrize("text", ["3/3", "-1/2", "1", "a/b"])
+def test_bad_shard_is_refused(text):
+    with pytest.raises(ValueError, match="--shard must be i/n"):
+        Shard.parse(text)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ({"grid": {"calibration": []}}, "grid.calibration: at least one"),
+        ({"grid": {"calibration": [{"sources": []}]}}, "has no sources"),
+        ({"grid": {"calibration": [{"source": ["c4"]}]}}, "grid.calibration: .*unexpected keyword"),
+        ({"grid": {"calibration": [{"sources": ["c4"]}, {"sources": ["c4"]}]}}, "same title"),
+        ({"grid": {"calibration": [{"sources": ["c4"]}], "seeds": []}}, "grid.seeds: at least one"),
+        ({"grid": {"calibration": [{"sources": ["c4"]}], "methods": [{"method": "Nope"}]}}, "unknown method"),
+        ({"grid": {"calibration": [{"sources": ["c4"]}]}, "evaluaton": {}}, "unknown keys"),
+    ],
+)
+def test_bad_study_is_refused_with_the_key_named(data, message):
+    with pytest.raises(ValueError, match=message):
+        spec_from_dict(data)
+
+
+def test_labels():
+    assert CalibrationEntry(["c4", "gsm8k"], weights=[3, 1]).label == "c4+gsm8k [3:1]"
+    assert CalibrationEntry(["gsm8k"], options={"num_incontext": 5}).label == "gsm8k (num_incontext=5)"
+    assert MethodEntry("SparseGPT", 0.7).label == "SparseGPT 70%"
+
+
+@pytest.mark.parametrize("path", STUDIES, ids=[p.stem for p in STUDIES])
+def test_every_shipped_study_parses(path):
+    spec = load_spec(path)
+    assert expand_cells(spec)
+    assert spec.output_dir
