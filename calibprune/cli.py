@@ -1,32 +1,116 @@
-"""The ``calibprune`` command line: LightningCLI with a ``prune`` subcommand (no ``fit``)."""
+"""The ``calibprune`` command line: LightningCLI with ``prune``, ``evaluate`` and ``study`` subcommands (no ``fit``)."""
 
 from __future__ import annotations
 
+import logging
 import sys
 from argparse import ArgumentError
+from collections.abc import Callable
+from typing import Any
 
 import torch
-from lightning.pytorch.cli import LightningArgumentParser, LightningCLI
+from datasets.exceptions import DatasetGenerationError
+from lightning.pytorch import Trainer
+from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
+from lightning.pytorch.utilities import rank_zero_only
+from tqdm.auto import tqdm
+from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
-from calibprune.cli_errors import one_line_error
+from calibprune.callbacks.progress import BlockBatchProgress
+from calibprune.callbacks.run_config import RunConfig
+from calibprune.callbacks.tensorboard import PruningInspector
+from calibprune.checks import check_model_path
+from calibprune.cli_errors import describe_error, one_line_error
+from calibprune.cli_flags import SHORT_FLAGS, apply_short_flags, expand_shorthands, pruning_methods
 from calibprune.datamodules.calibration import CalibrationDataModule
+from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.module import EvaluationModule
+from calibprune.loggers import discard_run, run_logger
 from calibprune.module import PruningModule
+from calibprune.tasks.records import DataUnavailableError
 from calibprune.trainer import PruningTrainer
+
+# The model and datamodule classes behind ``--model.*`` and ``--data.*``, per subcommand.
+SUBCOMMANDS: dict[str, tuple[type, type]] = {
+    "prune": (PruningModule, CalibrationDataModule),
+    "evaluate": (EvaluationModule, EvaluationDataModule),
+    "study": (PruningModule, CalibrationDataModule),
+}
+WITH_METHOD = ("prune", "study")  # subcommands taking ``--method``
+LOGGED = ("prune", "evaluate")  # subcommands with a TensorBoard run directory by default
 
 
 class CalibpruneCLI(LightningCLI):
-    """LightningCLI whose subcommands are the pruning jobs of :class:`PruningTrainer`."""
+    """LightningCLI whose subcommands are the jobs of :class:`PruningTrainer`, with short seed-style flags."""
+
+    _building: str = "prune"
 
     @staticmethod
+    @override
     def subcommands() -> dict[str, set[str]]:
-        """``prune``: calibrate, prune and save."""
-        return {"prune": {"model", "datamodule"}}
+        """``prune``: calibrate, prune, evaluate and save; ``evaluate``: a dense or saved model; ``study``: a grid."""
+        return {name: {"model", "datamodule"} for name in SUBCOMMANDS}
 
+    @override
+    def _prepare_subcommand_parser(self, klass: type, subcommand: str, **kwargs: Any) -> LightningArgumentParser:
+        # Lightning gives every subcommand the same model and datamodule classes; ``evaluate`` needs others.
+        self._building = subcommand
+        self._model_class, self._datamodule_class = SUBCOMMANDS[subcommand]
+        self.datamodule_class = self._datamodule_class
+        return super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+
+    @override
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
-        """Add the pruning method (a callback) as ``--method``, Wanda by default."""
-        parser.add_lightning_class_args(PruningMethod, "method", subclass_mode=True)
-        parser.set_defaults({"method": {"class_path": "calibprune.callbacks.Wanda"}})
+        """Add ``--method`` (a pruning callback, Wanda by default), ``--log_dir`` and the short flags."""
+        if self._building in WITH_METHOD:
+            parser.add_lightning_class_args(PruningMethod, "method", subclass_mode=True)
+            parser.set_defaults({"method": {"class_path": "calibprune.callbacks.Wanda"}})
+        if self._building in LOGGED:
+            parser.add_argument("--log_dir", type=str, default="runs",
+                                help="TensorBoard runs go to LOG_DIR/<subcommand>/<timestamp> "
+                                     "(--trainer.logger false: none)")
+        for flag in SHORT_FLAGS.get(self._building, []):
+            parser.add_argument(f"--{flag.name}", type=flag.type, default=None, help=flag.help)
+
+    @override
+    def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:
+        """Parse (``--model NAME`` and ``--method wanda`` accepted), then let the short flags set nested options."""
+        if isinstance(args, dict):
+            self.config = parser.parse_object(args)
+        else:
+            self.config = parser.parse_args(expand_shorthands(list(sys.argv[1:] if args is None else args)))
+        subcommand = self.config.get("subcommand")
+        if subcommand:
+            apply_short_flags(self.config[subcommand], subcommand)
+            check_model_path(self.config[subcommand].model.model)
+
+    @override
+    def instantiate_trainer(self, **kwargs: Any) -> Trainer:
+        """Give ``prune`` and ``evaluate`` a TensorBoard run directory; ``prune`` its inspector and batch bars."""
+        config = self._get(self.config_init, "trainer", default={})
+        if self.subcommand in LOGGED and config.get("logger") in (None, True):
+            kwargs["logger"] = run_logger(self._get(self.config, "log_dir"), self.subcommand)
+        if self.subcommand == "prune":
+            callbacks = config.get("callbacks") or []
+            callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
+            kwargs["callbacks"] = [*callbacks, PruningInspector(), BlockBatchProgress()]
+        return super().instantiate_trainer(**kwargs)
+
+    def prune(self, **kwargs: Any) -> None:
+        """Run ``PruningTrainer.prune``; a failed run leaves no run directory behind."""
+        self._run(self.trainer.prune, kwargs)
+
+    def evaluate(self, **kwargs: Any) -> None:
+        """Run ``PruningTrainer.evaluate``; a failed run leaves no run directory behind."""
+        self._run(self.trainer.evaluate, kwargs)
+
+    def _run(self, job: Callable[..., Any], kwargs: dict[str, Any]) -> None:
+        try:
+            job(**kwargs)
+        except Exception:
+            discard_run(self.trainer)
+            raise
 
 
 USER_ERRORS = (
@@ -35,26 +119,50 @@ USER_ERRORS = (
     FileNotFoundError,
     FileExistsError,
     FloatingPointError,
+    DataUnavailableError,
+    DatasetGenerationError,  # a malformed local --calibration file (``describe_error`` names the option)
     torch.linalg.LinAlgError,
 )
-METHODS = ["Wanda", "SparseGPT", "Magnitude"]
+
+
+
+class _ConsoleHandler(logging.Handler):
+    """calibprune's log records on stderr, above any progress bar; warnings say so."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = f"{record.levelname.lower()}: " if record.levelno >= logging.WARNING else ""
+        tqdm.write(f"calibprune: {prefix}{record.getMessage()}", file=sys.stderr)
+
+
+def configure_console_logging() -> None:
+    """Show calibprune's info and warnings (e.g. SparseGPT's damping retries) on rank zero's console."""
+    logger = logging.getLogger("calibprune")
+    if not any(isinstance(handler, _ConsoleHandler) for handler in logger.handlers):
+        handler = _ConsoleHandler()
+        handler.addFilter(lambda _record: rank_zero_only.rank == 0)
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
 
 
 def main(args: list[str] | None = None) -> None:
     """Run the ``calibprune`` command line; bad input ends with a one-line error and exit status 2."""
+    configure_console_logging()
     try:
         CalibpruneCLI(
             PruningModule,
             CalibrationDataModule,
             trainer_class=PruningTrainer,
             seed_everything_default=0,
-            save_config_callback=None,
+            save_config_callback=RunConfig,
+            save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
+            load_from_checkpoint_support=False,
             parser_kwargs={"exit_on_error": False},
             args=args,
         )
     except USER_ERRORS as err:
-        print(f"calibprune: error: {one_line_error(str(err), {'method': METHODS})}", file=sys.stderr)
+        choices = {"method": [cls.__name__ for cls in pruning_methods().values()]}
+        print(f"calibprune: error: {one_line_error(describe_error(err), choices)}", file=sys.stderr)
         sys.exit(2)
 
 

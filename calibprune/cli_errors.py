@@ -32,3 +32,23 @@ def one_line_error(message: str, choices: dict[str, list[str]] | None = None) ->
         detail = next((m.group(1) for m in map(_BULLET.match, lines[1:]) if m), " ".join(lines[1:2]).strip())
         return f"--{name}: {detail}"
     return lines[0].strip()
+
+
+def describe_error(err: BaseException) -> str:
+    """The message of a user error, with the option and what it accepts added where the raiser could not know them.
+
+    Args:
+        err: an exception from parsing or from the run.
+    """
+    names = {cls.__name__ for cls in type(err).__mro__}
+    if "DatasetGenerationError" in names:  # ``datasets`` failed on a local --calibration .jsonl/.csv/.parquet file
+        cause = err.__cause__ or err.__context__
+        detail = f"{type(cause).__name__}: {str(cause).splitlines()[0]}" if cause is not None else str(err)
+        return (f"--calibration: cannot parse a local data file ({detail}); accepted: .jsonl (one JSON object per "
+                "line), .json, .csv (with a header row) or .parquet, with a --text_field column")
+    if isinstance(err, FloatingPointError) and not str(err).startswith("--"):
+        return (f"--model: {err}; the weights hold NaN/Inf or overflow in --model.dtype (float16: try bfloat16 or "
+                "float32)")
+    if "LinAlgError" in names and not str(err).startswith("--"):
+        return f"--method.percdamp: {err}; accepted: a larger damping (default 0.01)"
+    return str(err)

@@ -1,3 +1,5 @@
+"""``prune`` with the nested ``--model.*``/``--data.*``/``--method.*`` options: save, report, DDP."""
+
 import json
 import subprocess
 import sys
@@ -7,17 +9,6 @@ import torch
 from safetensors.torch import load_file
 
 from calibprune.cli import main
-
-
-@pytest.fixture(scope="module")
-def token_file(tmp_path_factory, tokenizer):
-    generator = torch.Generator().manual_seed(0)
-    ids = torch.randint(0, len(tokenizer), (6, 32), generator=generator)
-    mask = torch.ones_like(ids)
-    mask[3, 20:] = 0
-    path = tmp_path_factory.mktemp("tokens") / "tokens.pt"
-    torch.save({"input_ids": ids, "attention_mask": mask}, path)
-    return path
 
 
 def _args(model_dir, token_file, out, *extra):

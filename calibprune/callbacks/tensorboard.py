@@ -1,0 +1,136 @@
+"""PruningInspector: what pruning did to each layer, written to the run's TensorBoard events."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch import nn
+from torch.nn import functional as F
+from typing_extensions import override
+
+from calibprune.callbacks.base import find_pruning_method
+from calibprune.callbacks.block_callback import BlockCallback
+from calibprune.engine.statistics import select_tokens
+from calibprune.loggers import tensorboard_logger
+
+
+class PruningInspector(BlockCallback):
+    """Log per-layer pruning diagnostics to TensorBoard, with the decoder block index as the step.
+
+    Tags (``<layer>`` is a Linear layer's name inside its block, e.g. ``self_attn.q_proj``):
+    ``sparsity/<layer>``; ``reconstruction_error/<layer>``, the relative error ``||(W - W')X|| / ||WX||`` of the
+    pruned weights ``W'`` on calibration inputs ``X``; histograms ``activation_norms/<layer>`` (Wanda's input
+    feature norms) or ``hessian_diagonal/<layer>`` (SparseGPT), once per distinct input; and text
+    ``calibration/samples``, a few decoded calibration sequences. Does nothing without a TensorBoard logger.
+
+    Args:
+        max_tokens: calibration tokens per layer kept to measure the reconstruction error (first batch, padding
+            excluded).
+        num_text_samples: decoded calibration sequences logged as text.
+    """
+
+    def __init__(self, max_tokens: int = 512, num_text_samples: int = 3) -> None:
+        if max_tokens <= 0 or num_text_samples < 0:
+            raise ValueError(f"PruningInspector: max_tokens must be > 0, num_text_samples >= 0; got "
+                             f"{max_tokens}, {num_text_samples}")
+        self.max_tokens = max_tokens
+        self.num_text_samples = num_text_samples
+        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._probes: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
+        self._statistics: dict[str, Any] = {}
+
+    @staticmethod
+    def _writer(trainer: pl.Trainer) -> Any:
+        logger = tensorboard_logger(trainer) if trainer.is_global_zero else None
+        return logger.experiment if logger is not None else None
+
+    @override
+    def on_predict_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Log the first calibration sequences, decoded (special tokens kept, padding dropped)."""
+        writer = self._writer(trainer)
+        samples = getattr(trainer.datamodule, "samples", None)
+        if writer is None or samples is None:
+            return
+        for index in range(min(self.num_text_samples, len(samples))):
+            mask = samples.attention_mask[index].bool()
+            text = pl_module.tokenizer.decode(samples.input_ids[index][mask].tolist(), skip_special_tokens=False)
+            header = f"sample {index + 1}/{len(samples)}: {int(mask.sum())} tokens + {int((~mask).sum())} padding"
+            writer.add_text("calibration/samples", f"{header}\n\n    " + text.replace("\n", "\n    "), index)
+
+    def _probe(self, name: str, pl_module: pl.LightningModule):
+        def hook(layer: nn.Linear, args: tuple, _output: Any) -> None:
+            if name in self._probes:  # the first batch is enough: the error is a ratio of norms
+                return
+            rows = select_tokens(args[0].detach(), getattr(pl_module, "active_token_mask", None))[: self.max_tokens]
+            self._probes[name] = (rows, F.linear(rows, layer.weight.detach().float()))
+
+        return hook
+
+    @override
+    def on_block_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+    ) -> None:
+        """Start capturing each layer's dense inputs and outputs on the first calibration batch."""
+        self.remove_hooks()
+        self._probes, self._statistics = {}, {}
+        if self._writer(trainer) is not None:
+            self._handles = [
+                layer.register_forward_hook(self._probe(name, pl_module))
+                for name, layer in layers.items()
+            ]
+
+    @override
+    def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
+        """Keep hold of the pruning method's statistics of this block, whatever the callback order."""
+        self._statistics = getattr(find_pruning_method(trainer.callbacks), "_accumulators", {})
+
+    @override
+    def on_block_end(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+    ) -> None:
+        """Stop capturing before the block is pruned and re-run."""
+        self.remove_hooks()
+
+    @override
+    def on_block_pruned(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+    ) -> None:
+        """Log the block's sparsity, reconstruction errors and statistics histograms."""
+        writer = self._writer(trainer)
+        if writer is not None:
+            with torch.no_grad():
+                for name, layer in layers.items():
+                    writer.add_scalar(f"sparsity/{name}", float((layer.weight == 0).float().mean()), index)
+                    if name in self._probes:
+                        writer.add_scalar(f"reconstruction_error/{name}", self._error(name, layer), index)
+                self._log_statistics(writer, index)
+        self._probes, self._statistics = {}, {}
+
+    def _error(self, name: str, layer: nn.Linear) -> float:
+        inputs, dense = self._probes[name]
+        pruned = F.linear(inputs, layer.weight.detach().to(inputs.device, torch.float32))
+        return float((dense - pruned).norm() / dense.norm().clamp(min=1e-12))
+
+    def _log_statistics(self, writer: Any, index: int) -> None:
+        seen: set[int] = set()
+        for name, accumulator in self._statistics.items():
+            if id(accumulator) in seen:  # q/k/v (gate/up) share one accumulator: one histogram
+                continue
+            seen.add(id(accumulator))
+            if hasattr(accumulator, "norms"):
+                writer.add_histogram(f"activation_norms/{name}", accumulator.norms().float().cpu(), index)
+            elif hasattr(accumulator, "hessian"):
+                diagonal = torch.diagonal(accumulator.hessian()).float().cpu()
+                writer.add_histogram(f"hessian_diagonal/{name}", diagonal, index)
+
+    def remove_hooks(self) -> None:
+        """Remove every hook this callback attached."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    @override
+    def on_exception(self, trainer: pl.Trainer, pl_module: pl.LightningModule, exception: BaseException) -> None:
+        self.remove_hooks()

@@ -1,0 +1,151 @@
+"""Short command-line flags (the seed repo's names) that set the nested ``--method.*``/``--data.*`` options.
+
+A short flag is a top-level option that defaults to ``None``; when given (on the command line or as a
+top-level key of a YAML config) it overrides the nested option it stands for, so that both
+``--sparsity_ratio 0.7`` and ``--method.sparsity_ratio 0.7`` (or ``method: {init_args: ...}`` in YAML) work.
+Nested options stay the canonical form of shipped configs.
+"""
+
+from __future__ import annotations
+
+import inspect
+from dataclasses import dataclass
+from typing import Any
+
+from jsonargparse import Namespace
+
+from calibprune.callbacks.base import PruningMethod
+
+CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
+
+
+@dataclass(frozen=True)
+class ShortFlag:
+    """A top-level option that sets one or more nested keys of a subcommand's config.
+
+    Attributes:
+        name: the option, without dashes (``sparsity_ratio``).
+        type: its type, as jsonargparse reads it.
+        targets: dotted keys it sets (``method.init_args.sparsity_ratio``).
+        help: the ``--help`` text.
+    """
+
+    name: str
+    type: Any
+    targets: tuple[str, ...]
+    help: str
+
+
+def _prune_flags() -> list[ShortFlag]:
+    return [
+        ShortFlag("prune_method", str | None, ("method",),
+                  "pruning method: wanda, sparsegpt or magnitude (any case; short for --method)"),
+        ShortFlag("sparsity_ratio", float | None, ("method.init_args.sparsity_ratio",),
+                  "fraction of weights pruned in every Linear layer, in [0, 1) (short for --method.sparsity_ratio)"),
+        ShortFlag("sparsity_type", str | None, ("method.init_args.sparsity_type",),
+                  "unstructured or N:M, e.g. 2:4 (short for --method.sparsity_type)"),
+        ShortFlag("calibration", list[str] | None, ("data.calibration",),
+                  "calibration source(s), e.g. c4, pile, gsm8k, self, a file (short for --data.calibration)"),
+        ShortFlag("format", str | None, ("data.format",),
+                  "layout of task sources: zero-shot, icl or icl-cot (short for --data.format)"),
+        ShortFlag("nsamples", int | None, ("data.nsamples",),
+                  "number of calibration sequences (short for --data.nsamples)"),
+        ShortFlag("seqlen", int | None, ("data.seqlen",), "tokens per calibration sequence (short for --data.seqlen)"),
+        ShortFlag("seed", int | None, ("data.seed", "seed_everything"),
+                  "seed of the calibration sampling and of everything else (short for --data.seed)"),
+        ShortFlag("data_dir", str | None, ("data.data_dir",),
+                  "folder with local copies <source>/{train,test}.jsonl, read instead of the hub (short for "
+                  "--data.data_dir; evaluation reads it too)"),
+    ]
+
+
+def _evaluate_flags() -> list[ShortFlag]:
+    return [
+        ShortFlag("tasks", list[str] | None, ("data.tasks",),
+                  "perplexity corpora and downstream tasks, e.g. [wikitext, boolq] (short for --data.tasks)"),
+        ShortFlag("seqlen", int | None, ("data.seqlen",), "tokens per perplexity window (short for --data.seqlen)"),
+        ShortFlag("limit", int | None, ("data.limit",), "first items (windows) of each task (short for --data.limit)"),
+        ShortFlag("seed", int | None, ("data.seed", "seed_everything"),
+                  "seed of the few-shot exemplar draw (short for --data.seed)"),
+        ShortFlag("data_dir", str | None, ("data.data_dir",),
+                  "folder with local copies <task>/{train,test}.jsonl (short for --data.data_dir)"),
+    ]
+
+
+SHORT_FLAGS: dict[str, list[ShortFlag]] = {"prune": _prune_flags(), "evaluate": _evaluate_flags()}
+
+
+def pruning_methods() -> dict[str, type[PruningMethod]]:
+    """Every concrete pruning method, by lower-case class name (``wanda``, ``sparsegpt``, ``magnitude``)."""
+    found, stack = {}, list(PruningMethod.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if not inspect.isabstract(cls):
+            found[cls.__name__.lower()] = cls
+    return dict(sorted(found.items()))
+
+
+def method_class(name: str, flag: str = "--prune_method") -> type[PruningMethod]:
+    """The pruning method called ``name`` in any case.
+
+    Raises:
+        ValueError: naming ``flag`` and the accepted methods.
+    """
+    methods = pruning_methods()
+    if name.lower() not in methods:
+        raise ValueError(f"{flag}: unknown method {name!r}; accepted: {', '.join(methods)}")
+    return methods[name.lower()]
+
+
+def _method_config(name: str, current: Namespace | None) -> Namespace:
+    """A ``method`` config for class ``name`` keeping the current options the new class also takes."""
+    cls = method_class(name)
+    accepted = inspect.signature(cls.__init__).parameters
+    kept = {k: v for k, v in (current.get("init_args") or Namespace()).items() if k in accepted} if current else {}
+    return Namespace(class_path=f"{cls.__module__}.{cls.__name__}", init_args=Namespace(**kept))
+
+
+def apply_short_flags(config: Namespace, subcommand: str) -> None:
+    """Copy every short flag that was given into the nested keys it stands for (in place)."""
+    for flag in SHORT_FLAGS.get(subcommand, []):
+        value = config.get(flag.name)
+        if value is None:
+            continue
+        for target in flag.targets:
+            if target == "method":
+                config["method"] = _method_config(value, config.get("method"))
+            else:
+                config[target] = value
+
+
+def expand_shorthands(args: list[str]) -> list[str]:
+    """Rewrite ``--model NAME`` as ``--model.model NAME`` and ``--[prune_]method wanda`` as ``--method Wanda``.
+
+    The method is rewritten in place, so that ``--method.*`` options after it apply to that class. ``--model``
+    followed by a config (``.yaml``/``.yml``/``.json`` file or an inline ``{...}``) and unknown method names are
+    left alone (the parser, or :func:`apply_short_flags`, reports them).
+    """
+    out: list[str] = []
+    methods = {name: cls.__name__ for name, cls in pruning_methods().items()}
+    index = 0
+    while index < len(args):
+        key, eq, value = args[index].partition("=")
+        if key not in ("--model", "--method", "--prune_method") or (not eq and index + 1 == len(args)):
+            out.append(args[index])
+        else:
+            if not eq:
+                index += 1
+                value = args[index]
+            if key == "--model" and not _is_config(value):
+                out += ["--model.model", value]
+            elif key in ("--method", "--prune_method") and value.lower() in methods:
+                out += ["--method", methods[value.lower()]]
+            else:
+                out += [key, value]
+        index += 1
+    return out
+
+
+def _is_config(value: str) -> bool:
+    return value.lstrip().startswith("{") or value.lower().endswith(CONFIG_SUFFIXES)
