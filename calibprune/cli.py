@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import logging
 import sys
 from argparse import ArgumentError
@@ -37,6 +38,9 @@ SUBCOMMANDS: dict[str, tuple[type, type]] = {
     "evaluate": (EvaluationModule, EvaluationDataModule),
     "study": (PruningModule, CalibrationDataModule),
 }
+# Trainer options that mean something without training; the others (epochs, gradient clipping...) are hidden.
+TRAINER_OPTIONS = frozenset({"accelerator", "strategy", "devices", "num_nodes", "precision", "logger", "callbacks",
+                             "enable_progress_bar", "deterministic", "profiler", "plugins"})
 WITH_METHOD = ("prune", "study")  # subcommands taking ``--method``
 LOGGED = ("prune", "evaluate")  # subcommands with a TensorBoard run directory by default
 
@@ -59,6 +63,18 @@ class CalibpruneCLI(LightningCLI):
         self._model_class, self._datamodule_class = SUBCOMMANDS[subcommand]
         self.datamodule_class = self._datamodule_class
         return super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+
+    @override
+    def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
+        """Add the trainer options that matter without training, then the model's and the datamodule's."""
+        hidden = set(inspect.signature(Trainer.__init__).parameters) - TRAINER_OPTIONS - {"self"}
+        parser.add_class_arguments(self.trainer_class, "trainer", fail_untyped=False, instantiate=False,
+                                   sub_configs=True, skip=hidden)
+        parser.add_lightning_class_args(self._model_class, "model")
+        parser.add_lightning_class_args(self._datamodule_class, "data")
+        for action in parser._actions:  # ``--model NAME`` is rewritten to ``--model.model NAME``: say so
+            if action.option_strings == ["--model"]:
+                action.help = "a model's hub id or path (short for --model.model), or a config file of the model group"
 
     @override
     def add_arguments_to_parser(self, parser: LightningArgumentParser) -> None:

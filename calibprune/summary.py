@@ -12,6 +12,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from calibprune.callbacks.base import PruningMethod
+from calibprune.datamodules.sources.task import TaskSource
 from calibprune.evaluation.results import TaskResult, results_table
 from calibprune.loggers import tensorboard_logger
 from calibprune.modeling.blocks import decoder_blocks
@@ -56,9 +57,10 @@ class RunSummary:
         """Add the calibration line and the datamodule's settings as hyperparameters."""
         hparams = calibration_hparams(datamodule)
         self.hparams.update(hparams)
+        layout = f", format {hparams['format']}" if any(isinstance(s, TaskSource) for s in datamodule.sources) else ""
         self.facts["calibration"] = (
-            f"{', '.join(hparams['calibration'] or [])}: {hparams['nsamples']} sequences x {hparams['seqlen']} tokens, "
-            f"format {hparams.get('format')}, seed {hparams['seed']}"
+            f"{', '.join(hparams['calibration'])}: {hparams['nsamples']} sequences x {hparams['seqlen']} tokens"
+            f"{layout}, seed {hparams['seed']}"
         )
 
     def add_results(self, title: str, results: list[TaskResult], prefix: str | None = None) -> None:
