@@ -1,0 +1,1 @@
+"""Benchmarks and the plain-PyTorch reference pruning that calibprune is measured against."""
