@@ -75,19 +75,25 @@ def evaluate(
     """
     from calibprune.evaluation.api import evaluate_model
 
-    results = evaluate_model(
-        model,
-        tokenizer,
-        list(evaluation.tasks),
-        data_dir=data_dir,
-        seqlen=evaluation.seqlen,
-        batch_size=evaluation.batch_size,
-        limit=evaluation.limit,
-        num_fewshot=evaluation.num_fewshot,
-        seed=evaluation.seed,
-        rationale=evaluation.rationale,
-        max_new_tokens=evaluation.max_new_tokens,
-        cache=cache,
-        model_id=model_id,
-    )
-    return [result.to_dict() for result in results]
+    by_limit: dict[int | None, list[str]] = {}
+    for task in evaluation.tasks:  # one evaluation run per distinct limit
+        by_limit.setdefault(evaluation.limit_of(task), []).append(task)
+    results = {}
+    for limit, tasks in by_limit.items():
+        for result in evaluate_model(
+            model,
+            tokenizer,
+            tasks,
+            data_dir=data_dir,
+            seqlen=evaluation.seqlen,
+            batch_size=evaluation.batch_size,
+            limit=limit,
+            num_fewshot=evaluation.num_fewshot,
+            seed=evaluation.seed,
+            rationale=evaluation.rationale,
+            max_new_tokens=evaluation.max_new_tokens,
+            cache=cache,
+            model_id=model_id,
+        ):
+            results.setdefault(result.task, []).append(result.to_dict())
+    return [result for task in evaluation.tasks for result in results.get(task, [])]

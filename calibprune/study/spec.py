@@ -150,6 +150,7 @@ class EvaluationSpec:
         seqlen: tokens per perplexity window.
         batch_size: windows or items per forward pass.
         limit: first items (or windows) of each task; ``None`` for all.
+        limits: per-task limits overriding ``limit`` (e.g. ``{wikitext: 16, esnli: 50}``).
         num_fewshot: exemplars per prompt (``None``: each task's default).
         seed: exemplar seed (fixed across cells, so that cells differ only by their pruning).
         rationale: chain-of-thought exemplars for arithmetic tasks.
@@ -160,10 +161,15 @@ class EvaluationSpec:
     seqlen: int = 2048
     batch_size: int = 8
     limit: int | None = None
+    limits: dict[str, int] = field(default_factory=dict)
     num_fewshot: int | None = None
     seed: int = 0
     rationale: bool = False
     max_new_tokens: int | None = None
+
+    def limit_of(self, task: str) -> int | None:
+        """The item (or window) limit of ``task``."""
+        return self.limits.get(task, self.limit)
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as a plain dict (part of every cell's identity)."""

@@ -65,6 +65,7 @@ def test_grid_prunes_once_per_cell_resumes_after_a_crash_and_tabulates_seeds(tin
     assert sorted(r["kind"] for r in records) == ["cell"] * 4 + ["dense"]
     for record in records:
         assert {(r["task"], r["metric"]) for r in record["results"]} >= {("wikitext", "ppl"), ("boolq", "acc")}
+        assert {r["task"]: r["n"] for r in record["results"]} == {"wikitext": 6, "boolq": 5}  # per-task limits
         if record["kind"] == "cell":
             assert record["sparsity"]["sparsity"] == pytest.approx(0.5, abs=0.01)
 

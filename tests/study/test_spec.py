@@ -80,3 +80,9 @@ def test_every_shipped_study_parses(path):
     spec = load_spec(path)
     assert expand_cells(spec)
     assert spec.output_dir
+
+
+def test_per_task_limits_override_the_limit():
+    evaluation = {"tasks": ["wikitext", "esnli"], "limit": 8, "limits": {"esnli": 50}}
+    spec = spec_from_dict({**grid(), "evaluation": evaluation})
+    assert [spec.evaluation.limit_of(t) for t in spec.evaluation.tasks] == [8, 50]
