@@ -17,7 +17,7 @@ def inverse_hessian_factor(hessian: torch.Tensor, percdamp: float = 0.01, retrie
     """Upper Cholesky factor of ``(H + damp I)^-1``, with ``damp = percdamp * mean(diag H)``.
 
     A Hessian that is not positive definite after damping (near-singular calibration statistics) is
-    retried with ten times the damping, up to ``retries`` times, with a warning each time.
+    retried with ten times the damping (1e-4 after none), up to ``retries`` times, with a warning each time.
     """
     diag = torch.diagonal(hessian)
     mean_diag = diag.mean().clamp(min=1e-8)
@@ -31,8 +31,9 @@ def inverse_hessian_factor(hessian: torch.Tensor, percdamp: float = 0.01, retrie
             if info == 0:
                 return upper
         if attempt < retries:
-            log.warning("SparseGPT: Cholesky failed with damping %.3g; retrying with %.3g", damp, damp * 10)
-            damp *= 10
+            larger = damp * 10 if damp > 0 else 1e-4  # --percdamp 0 must still grow
+            log.warning("SparseGPT: Cholesky failed with damping %.3g; retrying with %.3g", damp, larger)
+            damp = larger
     raise torch.linalg.LinAlgError(f"SparseGPT: Hessian not positive definite even with damping {damp:.3g}")
 
 

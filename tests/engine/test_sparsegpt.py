@@ -104,6 +104,15 @@ def test_cholesky_failure_is_retried_with_more_damping(caplog):
     assert torch.isfinite(pruned).all() and int(mask.sum()) == 48
 
 
+def test_singular_hessian_without_damping_is_retried_with_some(caplog):
+    x = torch.randint(-3, 4, (32, 8), generator=torch.Generator().manual_seed(6)).float()
+    x[:, 1] = x[:, 0]  # two identical inputs: X^T X exactly singular
+    with caplog.at_level(logging.WARNING, logger="calibprune.engine.sparsegpt"):
+        pruned, mask = sparsegpt_prune(torch.randn(4, 8), x.T @ x, SparsityPattern(0.5), percdamp=0.0)
+    assert "retrying with 0.0001" in caplog.text
+    assert torch.isfinite(pruned).all() and int(mask.sum()) == 16
+
+
 def test_hessian_beyond_repair_is_a_clear_error():
     hessian = -torch.eye(8)
     with pytest.raises(torch.linalg.LinAlgError, match="not positive definite"):
