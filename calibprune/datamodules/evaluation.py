@@ -1,0 +1,139 @@
+"""The evaluation stream: perplexity windows and few-shot requests of every task, one dataloader per task."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import lightning.pytorch as pl
+import torch
+from torch.utils.data import DataLoader
+from typing_extensions import override
+
+from calibprune.evaluation.corpora import corpus_windows, is_corpus
+from calibprune.evaluation.requests import EvaluationPlan, build_requests, task_examples, uses_rationale
+from calibprune.tasks import TASKS, get_task, load_records
+
+log = logging.getLogger(__name__)
+
+
+def _as_list(items: list[Any]) -> list[Any]:
+    return items
+
+
+class EvaluationDataModule(pl.LightningDataModule):
+    """What to evaluate: perplexity corpora and downstream tasks, how many items, how many exemplars.
+
+    Args:
+        tasks: perplexity corpora (``wikitext``, ``c4``, ``pile``, or a local ``.txt``/``.jsonl`` file) and
+            downstream tasks (``gsm8k``, ``svamp``, ``mawps``, ``esnli``, ``anli_r1``, ``anli_r2``, ``anli_r3``,
+            ``rte``, ``boolq``, ``commonsense_qa``, ``race``, ``winogrande``, ``wmt14``, ``iwslt``).
+        seqlen: tokens per perplexity window (non-overlapping, incomplete tail dropped).
+        batch_size: perplexity windows, or test items, per forward pass (an item's choices share its batch).
+        limit: evaluate only the first ``limit`` test items (or perplexity windows) of each task.
+        num_fewshot: exemplars per prompt; ``None`` uses each task's default (the study's).
+        seed: seed of the exemplar draw; item ``i`` of a task always gets the same exemplars.
+        rationale: exemplars with their chain of thought (arithmetic tasks: generation goes on to "The answer is").
+        max_new_tokens: most generated tokens per answer; ``None``: 256 with ``rationale``, else 32
+            (arithmetic), 128 (translation).
+        data_dir: folder with local copies ``<task>/{train,test}.jsonl`` (``c4/validation.jsonl``), read
+            instead of the hub.
+    """
+
+    def __init__(
+        self,
+        tasks: list[str] | None = None,
+        seqlen: int = 2048,
+        batch_size: int = 8,
+        limit: int | None = None,
+        num_fewshot: int | None = None,
+        seed: int = 0,
+        rationale: bool = False,
+        max_new_tokens: int | None = None,
+        data_dir: str | None = None,
+    ) -> None:
+        super().__init__()
+        self.tasks = [tasks] if isinstance(tasks, str) else list(tasks or ["wikitext"])
+        for name in self.tasks:
+            if name not in TASKS and not is_corpus(name):
+                raise ValueError(
+                    f"--tasks: unknown task {name!r}; accepted: wikitext, c4, pile, a .txt/.jsonl file, "
+                    f"{', '.join(sorted(TASKS))}"
+                )
+        for flag, value, low in (
+            ("--seqlen", seqlen, 2),
+            ("--batch_size", batch_size, 1),
+            ("--limit", limit, 1),
+            ("--num_fewshot", num_fewshot, 0),
+            ("--max_new_tokens", max_new_tokens, 1),
+        ):
+            if value is not None and (not isinstance(value, int) or value < low):
+                raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
+        self.seqlen, self.batch_size, self.limit, self.num_fewshot = seqlen, batch_size, limit, num_fewshot
+        self.seed, self.rationale, self.max_new_tokens, self.data_dir = seed, rationale, max_new_tokens, data_dir
+        self.tokenizer: Any = None
+        self.max_length: int | None = None
+        self.plans: list[EvaluationPlan] | None = None
+
+    def connect(self, tokenizer: Any, max_length: int | None = None) -> None:
+        """Link the late-bound tokenizer and the model's context length (checked against ``seqlen``)."""
+        needs_windows = any(is_corpus(name) for name in self.tasks)
+        if needs_windows and max_length is not None and self.seqlen > max_length:
+            raise ValueError(f"--seqlen {self.seqlen} exceeds the model's context of {max_length} tokens")
+        self.tokenizer, self.max_length = tokenizer, max_length
+
+    def settings(self, name: str) -> dict[str, Any]:
+        """Every option the results of task ``name`` depend on (the key of the result cache)."""
+        if is_corpus(name):
+            return {"kind": "perplexity", "seqlen": self.seqlen, "limit": self.limit, "data_dir": self.data_dir}
+        task = get_task(name)
+        return {
+            "kind": task.kind,
+            "limit": self.limit,
+            "num_fewshot": task.default_shots if self.num_fewshot is None else self.num_fewshot,
+            "seed": self.seed,
+            "rationale": uses_rationale(task, self.rationale),
+            "max_new_tokens": None if task.kind == "multiple_choice" else self.max_new_tokens,
+            "data_dir": self.data_dir,
+        }
+
+    def plan(self, name: str) -> EvaluationPlan:
+        """Load and tokenise the items of one task, longest first (less padding per batch)."""
+        settings = self.settings(name)
+        if settings["kind"] == "perplexity":
+            windows = corpus_windows(name, self.tokenizer, self.seqlen, self.data_dir, self.limit)
+            return EvaluationPlan(name, "perplexity", list(windows), settings)
+        task = get_task(name)
+        tests = task_examples(task, load_records(task, "test", self.data_dir, self.limit))
+        k = settings["num_fewshot"]
+        pool = task_examples(task, load_records(task, "train", self.data_dir)) if k else []
+        requests = build_requests(task, self.tokenizer, tests, pool, k, self.seed, self.rationale)
+        log.info("%s: %d items, %d-shot", name, len(requests), k)
+        return EvaluationPlan(name, task.kind, sorted(requests, key=lambda r: -r.length), settings)
+
+    @override
+    def setup(self, stage: str | None = None) -> None:
+        """Build the plans of every task once (idempotent)."""
+        if self.tokenizer is None:
+            raise RuntimeError("EvaluationDataModule.connect(tokenizer) must be called before setup")
+        if self.plans is None:
+            self.plans = [self.plan(name) for name in self.tasks]
+
+    @override
+    def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
+        """Move window tensors; request lists stay Python lists (scorers pad them on the model's device)."""
+        return batch.to(device) if isinstance(batch, torch.Tensor) else batch
+
+    @override
+    def test_dataloader(self) -> list[DataLoader]:
+        """One dataloader per task, in ``tasks`` order: window tensors, or lists of requests."""
+        self.setup()
+        return [
+            DataLoader(
+                plan.items,
+                batch_size=self.batch_size,
+                shuffle=False,
+                collate_fn=None if plan.kind == "perplexity" else _as_list,
+            )
+            for plan in self.plans
+        ]

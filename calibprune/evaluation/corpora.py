@@ -1,0 +1,102 @@
+"""Text corpora for perplexity: WikiText-2, C4 validation, the Pile validation set, or any local text file."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from calibprune.evaluation.perplexity import split_windows
+from calibprune.tasks.base import HubSpec
+from calibprune.tasks.records import fetch_records, read_jsonl
+
+LOCAL_SUFFIXES = (".txt", ".jsonl")
+
+
+@dataclass(frozen=True)
+class Corpus:
+    """A perplexity corpus and the protocol that turns it into one token stream.
+
+    Attributes:
+        name: the name given in ``--tasks``; also the folder of its local copy, ``<data_dir>/<name>/``.
+        hub: where the records are on the Hugging Face Hub (``test_split`` is the split evaluated).
+        local_split: stem of the local file, ``<data_dir>/<name>/<local_split>.jsonl``.
+        separator: how the records' ``text`` fields are joined.
+        max_documents: join only the first documents (the Wanda protocol for C4: 1100).
+        max_windows: keep only the first windows of ``seqlen`` tokens (the Wanda protocol for C4: 256).
+    """
+
+    name: str
+    hub: HubSpec
+    local_split: str = "test"
+    separator: str = "\n\n"
+    max_documents: int | None = None
+    max_windows: int | None = None
+
+    def text(self, data_dir: str | None) -> str:
+        """The corpus as one string, from ``<data_dir>/<name>/<local_split>.jsonl`` or the hub."""
+        records = fetch_records(
+            self.name, self.local_split, self.hub, self.hub.test_split, data_dir, self.max_documents
+        )
+        return self.separator.join(record["text"] for record in records)
+
+
+CORPORA: dict[str, Corpus] = {
+    corpus.name: corpus
+    for corpus in (
+        # WikiText-2 raw test split, rows joined with blank lines: "\n\n".join(data["text"]).
+        Corpus("wikitext", HubSpec("Salesforce/wikitext", "wikitext-2-raw-v1")),
+        # Wanda's C4 protocol: first validation shard, 1100 documents joined with spaces, 256 windows.
+        Corpus(
+            "c4",
+            HubSpec("allenai/c4", None, test_split="train", data_files="en/c4-validation.00000-of-00008.json.gz"),
+            local_split="validation",
+            separator=" ",
+            max_documents=1100,
+            max_windows=256,
+        ),
+        # The Pile's validation set (copyrighted subsets removed), with C4's protocol; streamed (zstd).
+        Corpus(
+            "pile",
+            HubSpec(
+                "monology/pile-uncopyrighted", None, test_split="train", streaming=True, data_files="val.jsonl.zst"
+            ),
+            separator=" ",
+            max_documents=1100,
+            max_windows=256,
+        ),
+    )
+}
+
+
+def is_corpus(name: str) -> bool:
+    """Whether ``name`` is a registered corpus or a local ``.txt``/``.jsonl`` text file."""
+    return name in CORPORA or (name.endswith(LOCAL_SUFFIXES) and Path(name).is_file())
+
+
+def local_corpus_text(path: str) -> str:
+    """A local file's text: a ``.txt`` file whole, a ``.jsonl`` file's ``text`` fields joined with blank lines."""
+    if path.endswith(".jsonl"):
+        return "\n\n".join(record["text"] for record in read_jsonl(path))
+    return Path(path).read_text(encoding="utf-8")
+
+
+def corpus_windows(
+    name: str, tokenizer: Any, seqlen: int, data_dir: str | None, limit: int | None = None
+) -> torch.Tensor:
+    """The ``[n, seqlen]`` evaluation windows of a corpus, tokenised as the protocol does (special tokens on).
+
+    Args:
+        name: a name of :data:`CORPORA` or the path of a local ``.txt``/``.jsonl`` file.
+        tokenizer: the model's tokenizer.
+        seqlen: tokens per window.
+        data_dir: folder with local copies ``<name>/<split>.jsonl``.
+        limit: evaluate only the first windows.
+    """
+    corpus = CORPORA.get(name)
+    text = corpus.text(data_dir) if corpus is not None else local_corpus_text(name)
+    token_ids = torch.tensor(tokenizer(text)["input_ids"], dtype=torch.long)
+    caps = [cap for cap in (corpus.max_windows if corpus else None, limit) if cap is not None]
+    return split_windows(token_ids, seqlen, min(caps, default=None))

@@ -1,0 +1,128 @@
+"""What is evaluated for one task: tokenised few-shot requests (choices to score or prompts to continue)."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from calibprune.evaluation.loglikelihood import encode_pair
+from calibprune.evaluation.prompts import draw_exemplars, exemplar_seed
+from calibprune.tasks.base import Example, Task
+from calibprune.tasks.encoding import bos_ids, encode_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChoiceRequest:
+    """One multiple-choice item: the prompt's tokens and the tokens of every choice, scored by log-likelihood.
+
+    Attributes:
+        context: prompt tokens (prefix, exemplars, test question), ending with the answer cue.
+        continuations: the tokens of each choice after the context.
+        label: index of the gold choice.
+        choice_chars: length of each choice string in characters (for length-normalised accuracy).
+    """
+
+    context: list[int]
+    continuations: tuple[list[int], ...]
+    label: int
+    choice_chars: tuple[int, ...]
+
+    @property
+    def length(self) -> int:
+        """Tokens of the longest row this item adds to a batch."""
+        return len(self.context) + max(len(c) for c in self.continuations)
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """One generated item: prompt tokens and the gold answer (a number or a reference translation)."""
+
+    prompt: list[int]
+    target: float | str
+
+    @property
+    def length(self) -> int:
+        """Prompt tokens."""
+        return len(self.prompt)
+
+
+@dataclass
+class EvaluationPlan:
+    """Everything one task's evaluation needs: its items and the settings that define its result.
+
+    Attributes:
+        name: the task (or corpus) name, as given in ``--tasks``.
+        kind: ``perplexity``, ``multiple_choice``, ``arithmetic`` or ``translation`` (picks the scorer).
+        items: perplexity windows (``[seqlen]`` tensors) or requests, longest first.
+        settings: every option the result depends on (the key of the result cache).
+    """
+
+    name: str
+    kind: str
+    items: list[Any]
+    settings: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def num_fewshot(self) -> int | None:
+        """Exemplars per prompt (``None`` for perplexity)."""
+        return self.settings.get("num_fewshot")
+
+
+def task_examples(task: Task, records: list[dict[str, Any]]) -> list[Example]:
+    """Examples of the records that have a valid gold answer (e.g. SNLI's unlabelled ``-1`` rows are left out)."""
+    examples, skipped = [], 0
+    for record in records:
+        try:
+            examples.append(task.example(record))
+        except (ValueError, KeyError):
+            skipped += 1
+    if skipped:
+        log.warning("%s: %d of %d records have no valid gold answer and are left out", task.name, skipped, len(records))
+    return examples
+
+
+def uses_rationale(task: Task, rationale: bool) -> bool:
+    """CoT exemplars apply to generated arithmetic answers; log-likelihood scoring needs answer-only exemplars."""
+    return rationale and task.kind == "arithmetic"
+
+
+def build_requests(
+    task: Task, tokenizer: Any, tests: list[Example], pool: list[Example], k: int, seed: int, rationale: bool = False
+) -> list[ChoiceRequest | GenerationRequest]:
+    """Few-shot requests for every test example; exemplars are drawn per item with a seed from ``seed``.
+
+    A prompt is one BOS, the exemplar pairs and the test question, encoded as calibration encodes task text.
+
+    Args:
+        task: the task whose template writes the prompt.
+        tokenizer: the model's tokenizer.
+        tests: test examples, in order (item ``i`` gets the exemplars of seed ``(seed, task, i)``).
+        pool: train examples to draw exemplars from.
+        k: exemplars per prompt.
+        seed: run seed.
+        rationale: exemplars with their chain of thought (arithmetic tasks only).
+    """
+    cot = uses_rationale(task, rationale)
+    if cot:
+        pool = [example for example in pool if example.rationale is not None]
+    bos = bos_ids(tokenizer)
+    requests: list[ChoiceRequest | GenerationRequest] = []
+    for index, example in enumerate(tests):
+        exemplars = draw_exemplars(pool, k, example, exemplar_seed(seed, task.name, index)) if k else []
+        prompt = task.few_shot_text(exemplars, example, cot)
+        if task.kind == "multiple_choice":
+            pairs = [encode_pair(tokenizer, prompt, choice) for choice in example.choices]
+            requests.append(
+                ChoiceRequest(
+                    context=bos + pairs[0][0],
+                    continuations=tuple(continuation for _, continuation in pairs),
+                    label=example.label,
+                    choice_chars=tuple(len(choice) for choice in example.choices),
+                )
+            )
+        else:
+            requests.append(GenerationRequest(prompt=encode_text(tokenizer, prompt, bos=True), target=example.target))
+    return requests
