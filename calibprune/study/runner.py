@@ -63,6 +63,7 @@ def _write_spec(spec: StudySpec) -> None:
     fd, tmp = tempfile.mkstemp(prefix=".study.", dir=folder)
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         json.dump(asdict(spec), handle, indent=1, default=str)
+    os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a plain, shareable result file
     os.replace(tmp, folder / "study.json")
 
 
