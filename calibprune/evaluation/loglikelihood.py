@@ -1,4 +1,4 @@
-"""Batched log-likelihood of continuations given a context, tokenised as lm-evaluation-harness does."""
+"""Batched log-likelihood of the choices of multiple-choice items, tokenised as lm-evaluation-harness does."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
 
     Trailing whitespace of the context moves to the continuation; the continuation's tokens are those of
     ``context + continuation`` after the context's own tokens, so a token merged across the boundary
-    belongs to the continuation. No special tokens are added (the caller prepends the prompt prefix).
+    belongs to the continuation. No special tokens are added (the caller prepends the BOS).
     """
     spaces = len(context) - len(context.rstrip())
     if spaces:
@@ -24,49 +24,62 @@ def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[i
     return list(context_ids), list(whole[len(context_ids) :])
 
 
-def model_input(context: list[int], continuation: list[int], max_length: int | None = None) -> list[int]:
-    """The tokens fed to the model: context and continuation without the last token, left-truncated to fit."""
-    tokens = (context + continuation)[:-1]
-    return tokens if max_length is None else tokens[-max_length:]
+def _right_pad(sequences: list[list[int]], width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+    ids = torch.zeros((len(sequences), width), dtype=torch.long)
+    mask = torch.zeros((len(sequences), width), dtype=torch.long)
+    for row, seq in enumerate(sequences):
+        ids[row, : len(seq)] = torch.tensor(seq, dtype=torch.long)
+        mask[row, : len(seq)] = 1
+    return ids.to(device), mask.to(device)
 
 
 @torch.no_grad()
-def continuation_logprobs(
+def choice_logprobs(
     model: torch.nn.Module,
-    pairs: list[tuple[list[int], list[int]]],
+    items: list[tuple[list[int], list[list[int]]]],
     pad_id: int,
     max_length: int | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Score every (context, continuation) pair of a batch in one forward pass.
+) -> list[torch.Tensor]:
+    """Sum of the log-probabilities of every continuation of every item, given the item's context.
 
-    The batch is left-padded so that all continuations end at the last position; only the logits of the
-    last ``max(len(continuation))`` positions are computed.
+    Each context runs once (left-padded batch, key/value cache kept); the cache rows are then repeated
+    for the item's continuations, which run together right-padded after it. The result equals scoring
+    ``(context + continuation)[:-1]`` row by row, as lm-evaluation-harness does, at the cost of one
+    context per item instead of one per choice.
 
     Args:
         model: a causal LM.
-        pairs: token ids of (context, continuation); the context holds any BOS and must not be empty.
+        items: per item, the context's token ids (BOS included, not empty) and each continuation's token ids.
         pad_id: id written at padded positions (never attended to, never scored).
-        max_length: the model's context length; longer inputs lose their first tokens.
+        max_length: the model's context length; longer inputs lose their first context tokens.
 
     Returns:
-        The sum of the continuation tokens' log-probabilities (fp32) and whether every continuation token is
-        the model's greedy choice, one value per pair.
+        One fp32 tensor per item with one summed log-probability per continuation.
     """
-    lengths = [len(continuation) for _, continuation in pairs]
-    if max_length is not None and max(lengths) > max_length:
-        raise ValueError(f"a continuation of {max(lengths)} tokens exceeds the model's context of {max_length}")
     device = next(model.parameters()).device
-    input_ids, attention_mask = left_pad([model_input(c, x, max_length) for c, x in pairs], pad_id, device)
-    keep = max(max(lengths), 1)
-    logits, _ = causal_lm_forward(model, input_ids, attention_mask, position_ids(attention_mask), keep)
-    logprobs = torch.log_softmax(logits.float(), dim=-1)
-    targets = torch.zeros((len(pairs), keep), dtype=torch.long, device=device)
-    scored = torch.zeros((len(pairs), keep), dtype=torch.bool, device=device)
-    for row, (_, continuation) in enumerate(pairs):
-        if continuation:
-            targets[row, keep - len(continuation) :] = torch.tensor(continuation, device=device)
-            scored[row, keep - len(continuation) :] = True
-    token_logprobs = logprobs.gather(-1, targets.unsqueeze(-1)).squeeze(-1)
-    sums = torch.where(scored, token_logprobs, torch.zeros_like(token_logprobs)).sum(-1)
-    greedy = ((logprobs.argmax(-1) == targets) | ~scored).all(-1)
-    return sums, greedy
+    longest = [max(len(c) for c in continuations) for _, continuations in items]
+    if max_length is not None and max(longest) > max_length:
+        raise ValueError(f"a continuation of {max(longest)} tokens exceeds the model's context of {max_length}")
+    contexts = [
+        ctx if max_length is None else ctx[-(max_length - n + 1) :] for (ctx, _), n in zip(items, longest, strict=True)
+    ]
+    input_ids, attention_mask = left_pad(contexts, pad_id, device)
+    positions = position_ids(attention_mask)
+    last_logits, cache = causal_lm_forward(model, input_ids, attention_mask, positions, 1, use_cache=True)
+    owner = torch.tensor([i for i, (_, conts) in enumerate(items) for _ in conts], device=device)
+    continuations = [c for _, conts in items for c in conts]
+    # The last context position predicts each continuation's first token.
+    first_tokens, has_first = _right_pad([c[:1] for c in continuations], 1, device)
+    first = torch.log_softmax(last_logits[owner, -1].float(), dim=-1).gather(-1, first_tokens)
+    scores = (first * has_first).sum(-1)
+    width = max(len(c) for c in continuations) - 1
+    if width > 0:  # the continuations' own tokens predict their next ones
+        cache.batch_select_indices(owner)
+        inputs, input_mask = _right_pad([c[:-1] for c in continuations], width, device)
+        targets, scored = _right_pad([c[1:] for c in continuations], width, device)
+        steps = positions[owner, -1:] + 1 + torch.arange(width, device=device)
+        mask = torch.cat([attention_mask[owner], input_mask], dim=-1)
+        logits, _ = causal_lm_forward(model, inputs, mask, steps, use_cache=True, cache=cache)
+        token_logprobs = torch.log_softmax(logits.float(), dim=-1).gather(-1, targets.unsqueeze(-1)).squeeze(-1)
+        scores = scores + (token_logprobs * scored).sum(-1)
+    return list(scores.split([len(conts) for _, conts in items]))

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from typing_extensions import override
 
-from calibprune.evaluation.loglikelihood import continuation_logprobs
+from calibprune.evaluation.loglikelihood import choice_logprobs
 from calibprune.evaluation.metrics import MeanWithStderr
 from calibprune.evaluation.requests import ChoiceRequest, EvaluationPlan
 from calibprune.evaluation.results import TaskResult
@@ -37,13 +37,9 @@ class ChoiceScorer(Scorer):
     def update(
         self, model: torch.nn.Module, tokenizer: Any, batch: list[ChoiceRequest], max_length: int | None
     ) -> None:
-        """Score every choice of every item of the batch at once."""
-        pairs = [(request.context, continuation) for request in batch for continuation in request.continuations]
-        logprobs, _ = continuation_logprobs(model, pairs, pad_id(tokenizer), max_length)
-        start = 0
-        for request in batch:
-            scores = logprobs[start : start + len(request.continuations)]
-            start += len(request.continuations)
+        """Score every choice of every item of the batch (each context runs once)."""
+        items = [(request.context, list(request.continuations)) for request in batch]
+        for request, scores in zip(batch, choice_logprobs(model, items, pad_id(tokenizer), max_length), strict=True):
             acc, acc_norm = choice_correct(scores, request.choice_chars, request.label)
             self.acc.update(acc)
             self.acc_norm.update(acc_norm)
