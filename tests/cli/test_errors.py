@@ -112,6 +112,7 @@ def test_existing_save_path(capsys, in_tmp_dir, tiny_llama_dir, token_file):
     [
         (["--tasks", "[nosuchtask]"], "--tasks: unknown task 'nosuchtask'"),
         (["--limit", "0"], "--limit must be an integer >= 1, got 0"),
+        (["--seqlen", "4096"], "--seqlen 4096 exceeds the model's context of 512 tokens"),
         (["--tasks", "[boolq]"], "pass --data_dir DIR with DIR/boolq/"),
     ],
 )
