@@ -76,12 +76,15 @@ SHORT_FLAGS: dict[str, list[ShortFlag]] = {"prune": _prune_flags(), "evaluate": 
 
 
 def pruning_methods() -> dict[str, type[PruningMethod]]:
-    """Every concrete pruning method, by lower-case class name (``wanda``, ``sparsegpt``, ``magnitude``)."""
+    """Every pruning method shipped with calibprune, by lower-case class name (``wanda``, ``sparsegpt``, ``magnitude``).
+
+    A method of another package is chosen by class path: ``--method my_package.MyMethod``.
+    """
     found, stack = {}, list(PruningMethod.__subclasses__())
     while stack:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
-        if not inspect.isabstract(cls):
+        if not inspect.isabstract(cls) and cls.__module__.startswith("calibprune."):
             found[cls.__name__.lower()] = cls
     return dict(sorted(found.items()))
 

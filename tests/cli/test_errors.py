@@ -31,7 +31,8 @@ def assert_user_error(capsys, in_tmp_dir, args, message):
 
 
 CASES = {
-    "unknown method": (["--prune_method", "obs"], "--prune_method: unknown method 'obs'; accepted: magnitude"),
+    "unknown method": (["--prune_method", "obs"],
+                       "--prune_method: unknown method 'obs'; accepted: magnitude, sparsegpt, wanda"),
     "unknown method class": (["--method", "Obs"], "--method: invalid value; accepted: Magnitude, SparseGPT, Wanda"),
     "unknown source": (["--calibration", "[c5]"], "--calibration: unknown source 'c5'; accepted: "),
     "unknown format": (["--format", "few-shot"], "--format must be one of zero-shot, icl, icl-cot"),
@@ -64,10 +65,7 @@ def test_bad_prune_option(capsys, in_tmp_dir, tiny_llama_dir, token_file, case):
 FILE_CASES = {
     "malformed jsonl": (["--calibration", "[{root}/bad.jsonl]"], "--calibration: cannot parse a local data file"),
     "malformed csv": (["--calibration", "[{root}/bad.csv]"], "--calibration: cannot parse a local data file"),
-    "empty file": pytest.param(
-        ["--calibration", "[{root}/empty.jsonl]"], "empty.jsonl",
-        marks=pytest.mark.xfail(reason="datamodules/sources/text_file.py: datasets raises StopIteration on an empty "
-                                       "file; FileSource should raise ValueError naming --calibration and the file")),
+    "empty file": (["--calibration", "[{root}/empty.jsonl]"], "--calibration: local data file"),
     "nothing left after filtering": (["--calibration", "[gsm8k]", "--format", "icl-cot", "--data.num_cot_steps", "9",
                                       "--data_dir", "{root}"], "--num_cot_steps 9: no gsm8k rationale has 9 steps"),
 }

@@ -33,6 +33,8 @@ class FileSource(DocumentSource):
         """Read the file's documents."""
         if not self.path.is_file():
             raise FileNotFoundError(f"--calibration: text file {str(self.path)!r} does not exist")
+        if not self.path.read_bytes().strip():
+            raise ValueError(f"--calibration: local data file {str(self.path)!r} is empty")
         if self.path.suffix == ".txt":
             return [self.path.read_text(encoding="utf-8")]
         import datasets
