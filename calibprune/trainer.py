@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from lightning.pytorch import Trainer
-from lightning.pytorch.utilities import rank_zero_info
 
 from calibprune.callbacks.base import find_pruning_method
+from calibprune.checks import check_causal_lm
+from calibprune.comparison import DenseVsPruned
 from calibprune.datamodules.calibration import CalibrationDataModule
+from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.api import run_evaluation
+from calibprune.evaluation.module import EvaluationModule
+from calibprune.evaluation.results import TaskResult
 from calibprune.module import PruningModule
 from calibprune.report import sparsity_report
-from calibprune.saving import check_save_path, save_pruned_model
+from calibprune.saving import check_save_path
+from calibprune.study.spec import EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.summary import RunSummary
 
 
 class PruningTrainer(Trainer):
@@ -31,8 +37,14 @@ class PruningTrainer(Trainer):
         datamodule: CalibrationDataModule | None = None,
         save_model: str | None = None,
         overwrite: bool = False,
+        resume: bool = False,
+        tasks: list[str] | None = None,
+        eval_limit: int | None = None,
+        eval_seqlen: int | None = None,
+        eval_batch_size: int = 8,
+        skip_dense_eval: bool = False,
     ) -> dict[str, Any]:
-        """Calibrate and prune the model, print its sparsity report and optionally save it.
+        """Calibrate and prune the model, optionally evaluate it (dense vs pruned) and save it; print a summary.
 
         Args:
             model: the model to prune.
@@ -40,21 +52,115 @@ class PruningTrainer(Trainer):
             save_model: write the pruned model (safetensors, config, tokenizer, sparsity report) to this
                 directory, loadable with ``AutoModelForCausalLM.from_pretrained``.
             overwrite: replace ``save_model`` if it exists.
+            resume: keep every finished block in ``<save_model>.partial``; a run of the same command that
+                finds it (after a crash or kill) continues from the last finished block, to the same model.
+            tasks: evaluate the dense and the pruned model on these perplexity corpora and downstream tasks,
+                e.g. ``[wikitext, boolq]`` (the dense model's results are cached); local copies are read from
+                ``--data_dir``.
+            eval_limit: evaluate only the first items (or perplexity windows) of each task.
+            eval_seqlen: tokens per perplexity window (default: ``--seqlen``).
+            eval_batch_size: perplexity windows, or test items, per forward pass.
+            skip_dense_eval: evaluate the pruned model only.
         """
+        summary = RunSummary("prune")
         if save_model:
             check_save_path(save_model, overwrite)
-        model.configure_model()
         method = find_pruning_method(self.callbacks)
+        comparison = self._comparison(datamodule, tasks, eval_limit, eval_seqlen, eval_batch_size) if tasks else None
+        model.configure_model()
+        model.configure_run(save_model, resume)
+        if model.stream and comparison is not None:
+            raise ValueError("--tasks needs the model in memory; with --model.stream, evaluate the saved model")
+        if not model.stream:  # streamed blocks stay on disk: no trial forward pass
+            check_causal_lm(model.model, repr(model.model_name))
+        summary.describe_model(model.model_name, model.model)
+        summary.describe_method(method)
+        progress = self.progress_bar_callback is not None
+        if comparison is not None and not skip_dense_eval:
+            dense = comparison.dense(model.model, model.tokenizer, model.model_name, model.dtype_name, progress)
+            summary.add_results("dense", dense)
         if method.needs_calibration:
             if datamodule is None:
                 raise ValueError(f"--data: {type(method).__name__} needs calibration data")
+            summary.describe_calibration(datamodule)
             datamodule.connect(model.tokenizer, model.model, model.max_length)
             self.predict(model, datamodule=datamodule, return_predictions=False)
         else:
             model.trainer = self
             model.prune_blocks(method)
-        report = sparsity_report(model.model)
+        report = model.sparsity_report()
+        summary.add_sparsity(report)
+        if comparison is not None:
+            summary.add_results("pruned", comparison.pruned(model.model, model.tokenizer, progress))
         if save_model and self.is_global_zero:
-            save_pruned_model(model.model, model.tokenizer, save_model, report, overwrite)
-        rank_zero_info(json.dumps(report["global"]))
+            model.save_pruned(save_model, report, overwrite)
+            summary.facts["saved"] = f"{save_model} (safetensors, config, tokenizer, sparsity_report.json)"
+        summary.finish(self)
         return report
+
+    def _comparison(
+        self, datamodule: CalibrationDataModule | None, tasks: list[str], limit: int | None, seqlen: int | None,
+        batch_size: int,
+    ) -> DenseVsPruned:
+        if self.world_size > 1:
+            raise ValueError("--tasks: evaluation inside prune runs in one process; save the model with --save_model "
+                             "and run `calibprune evaluate --model DIR` instead")
+        seqlen = seqlen or (datamodule.seqlen if datamodule is not None else 2048)
+        data_dir = datamodule.data_dir if datamodule is not None else None
+        return DenseVsPruned(tasks, seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir)
+
+    def evaluate(self, model: EvaluationModule, datamodule: EvaluationDataModule) -> list[TaskResult]:
+        """Evaluate a dense or saved pruned model on perplexity corpora and downstream tasks; print a summary.
+
+        Args:
+            model: the model to evaluate: a hub id, a local folder (e.g. written by ``prune --save_model``) or
+                ``embedded``.
+            datamodule: the tasks and how they are evaluated.
+        """
+        summary = RunSummary("evaluate")
+        model.configure_model()
+        check_causal_lm(model.model, repr(model.model_name))
+        summary.describe_model(model.model_name, model.model)
+        summary.hparams.update(tasks=datamodule.tasks, seqlen=datamodule.seqlen, limit=datamodule.limit,
+                               num_fewshot=datamodule.num_fewshot, seed=datamodule.seed)
+        results = run_evaluation(model, datamodule, trainer=self)
+        summary.add_sparsity(sparsity_report(model.model))
+        summary.add_results(str(model.model_name), results, prefix="")
+        summary.finish(self)
+        return results
+
+    def study(
+        self,
+        model: PruningModule,
+        datamodule: CalibrationDataModule | None = None,
+        *,
+        grid: GridSpec,
+        evaluation: EvaluationSpec,
+        data_dir: str | None = None,
+        output_dir: str = "studies/study",
+        name: str = "study",
+        shard: str | None = None,
+        report: bool | None = None,
+        run: bool = True,
+    ) -> None:
+        """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
+
+        The dense model is ``--model``; calibration sets and methods come from ``grid`` (``--data`` and ``--method``
+        are not used). Finished cells are appended to ``output_dir/results*.jsonl`` and skipped when run again.
+
+        Args:
+            model: the dense model every cell starts from.
+            datamodule: not used: each cell builds its own from ``grid``.
+            grid: calibration sets, methods, nsamples, seqlen and seeds to cross.
+            evaluation: tasks and settings every pruned model and the dense one are evaluated with.
+            data_dir: local copies ``<source>/{train,test}.jsonl`` for calibration and evaluation.
+            output_dir: results, report (tables, plots) and TensorBoard logs.
+            name: the study's title.
+            shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. a SLURM array task).
+            report: write the report after the run (default: yes, unless ``--shard`` is given).
+            run: run the cells (``false``: only merge the shards' results and write the report).
+        """
+        from calibprune.study.commands import run_and_report
+
+        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name)
+        run_and_report(spec, shard, report, run)
