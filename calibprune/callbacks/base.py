@@ -116,9 +116,15 @@ class PruningMethod(BlockCallback):
 
     @staticmethod
     def apply_mask(layer: nn.Linear, mask: torch.Tensor, weight: torch.Tensor | None = None) -> None:
-        """Write ``weight`` (default: the current one) into ``layer`` with the masked entries set to zero."""
-        new = layer.weight.data if weight is None else weight.to(layer.weight.device, layer.weight.dtype)
-        layer.weight.data = new.masked_fill(mask.to(new.device), 0)
+        """Write ``weight`` (default: the current one) into ``layer`` with the masked entries set to zero.
+
+        In place: the pruned weights take the dense ones' memory (no second copy of the model, also when the
+        dense weights are pages of a memory-mapped checkpoint).
+        """
+        target = layer.weight.data
+        if weight is not None:
+            target.copy_(weight)
+        target.masked_fill_(mask.to(target.device), 0)
 
 
 def find_pruning_method(callbacks: list[Callback]) -> PruningMethod:
