@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
 import lightning.pytorch as pl
@@ -10,7 +11,7 @@ import torch
 from torch.utils.data import DataLoader
 from typing_extensions import override
 
-from calibprune.evaluation.corpora import corpus_windows, is_corpus
+from calibprune.evaluation.corpora import CORPORA, corpus_windows, is_corpus
 from calibprune.evaluation.requests import EvaluationPlan, build_requests, task_examples, uses_rationale
 from calibprune.tasks import TASKS, get_task, load_records
 
@@ -85,7 +86,11 @@ class EvaluationDataModule(pl.LightningDataModule):
     def settings(self, name: str) -> dict[str, Any]:
         """Every option the results of task ``name`` depend on (the key of the result cache)."""
         if is_corpus(name):
-            return {"kind": "perplexity", "seqlen": self.seqlen, "limit": self.limit, "data_dir": self.data_dir}
+            settings = {"kind": "perplexity", "seqlen": self.seqlen, "limit": self.limit, "data_dir": self.data_dir}
+            if name not in CORPORA:  # a local file: its content may change under the same name
+                stat = Path(name).stat()
+                settings["file"] = [str(Path(name).resolve()), stat.st_size, stat.st_mtime_ns]
+            return settings
         task = get_task(name)
         return {
             "kind": task.kind,

@@ -93,7 +93,7 @@ class Summary:
     Attributes:
         name: study title.
         columns: in grid order.
-        rows: one per task, then ``Average`` when there are accuracy rows.
+        rows: one per task, then ``Average`` when there are several accuracy rows.
         varying: the axes that vary between columns.
     """
 
@@ -129,7 +129,7 @@ def _mark_best(row: Row, columns: list[Column]) -> None:
 
 def _average_row(rows: list[Row], by_seed: dict[tuple, dict[Any, dict]], dense: dict | None) -> Row | None:
     accuracy = [row for row in rows if row.metric in ACCURACY_METRICS]
-    if not accuracy:
+    if len(accuracy) < 2:  # the average of one task is that task's row
         return None
     wanted = [(row.task, row.metric) for row in accuracy]
 

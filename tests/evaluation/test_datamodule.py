@@ -51,3 +51,12 @@ def test_one_dataloader_per_task_longest_items_first(local_data, tokenizer):
 def test_setup_needs_the_tokenizer():
     with pytest.raises(RuntimeError, match="connect"):
         EvaluationDataModule(["wikitext"]).setup("test")
+
+
+def test_settings_of_a_local_file_follow_its_content(tmp_path):
+    path = tmp_path / "notes.txt"
+    path.write_text("one", encoding="utf-8")
+    dm = EvaluationDataModule([str(path)])
+    before = dm.settings(str(path))
+    path.write_text("one two", encoding="utf-8")
+    assert dm.settings(str(path)) != before
