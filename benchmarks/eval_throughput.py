@@ -1,0 +1,138 @@
+"""Examples per second of calibprune's batched evaluation against the seed's batch-1 free generation.
+
+Both score the same few-shot prompts of the same test items. Ours: ``evaluate_model`` end to end (data,
+prompts, Lightning test loop): choices scored by log-likelihood with one context pass per item, arithmetic
+answers generated in batches with stop sequences. The seed's method: for every item, one prompt at a time,
+``model.generate`` greedy up to ``--new_tokens`` tokens with no stop sequence; its prompts are built before
+the clock starts.
+
+Run from the repository root::
+
+    python benchmarks/eval_throughput.py --output eval_throughput.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import torch
+
+from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.api import evaluate_model
+from calibprune.modeling.loading import load_model, load_tokenizer
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--model", default="embedded", help="model to evaluate (default: the embedded SmolLM2-135M)")
+    parser.add_argument("--data_dir", default=str(DEFAULT_DATA), help="folder with <task>/{train,test}.jsonl")
+    parser.add_argument("--choice_task", default="boolq", help="multiple-choice task")
+    parser.add_argument("--choice_items", type=int, default=32, help="test items of the multiple-choice task")
+    parser.add_argument("--generation_task", default="gsm8k", help="arithmetic task")
+    parser.add_argument("--generation_items", type=int, default=16, help="test items of the arithmetic task")
+    parser.add_argument("--num_fewshot", type=int, default=2, help="exemplars per prompt, both methods")
+    parser.add_argument("--new_tokens", type=int, default=32, help="most new tokens per answer, both methods")
+    parser.add_argument("--batch_size", type=int, default=16, help="items per forward pass of our evaluation")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--output", default=None, help="write the measurements to this JSON file")
+    return parser.parse_args(argv)
+
+
+def prompts_of(task: str, items: int, tokenizer, args: argparse.Namespace) -> list[list[int]]:
+    """The few-shot prompts our evaluation builds for ``task`` (choice tasks: the context before the choices)."""
+    datamodule = EvaluationDataModule([task], limit=items, num_fewshot=args.num_fewshot, data_dir=args.data_dir)
+    datamodule.connect(tokenizer)
+    datamodule.setup()
+    return [getattr(item, "prompt", None) or item.context for item in datamodule.plans[0].items]
+
+
+@torch.no_grad()
+def seed_method(model, tokenizer, prompts: list[list[int]], new_tokens: int) -> float:
+    """Seconds to answer every prompt by batch-1 greedy generation of up to ``new_tokens`` tokens, no stop sequence."""
+    start = time.perf_counter()
+    for prompt in prompts:
+        output = model.generate(
+            torch.tensor([prompt]),
+            attention_mask=torch.ones(1, len(prompt), dtype=torch.long),
+            max_new_tokens=new_tokens,
+            do_sample=False,
+            pad_token_id=tokenizer.pad_token_id,
+        )
+        tokenizer.decode(output[0, len(prompt) :], skip_special_tokens=True)
+    return time.perf_counter() - start
+
+
+def ours(model, tokenizer, task: str, items: int, args: argparse.Namespace) -> float:
+    """Seconds of our batched evaluation of ``task``, end to end."""
+    start = time.perf_counter()
+    evaluate_model(
+        model,
+        tokenizer,
+        [task],
+        data_dir=args.data_dir,
+        limit=items,
+        num_fewshot=args.num_fewshot,
+        batch_size=args.batch_size,
+        max_new_tokens=args.new_tokens,
+    )
+    return time.perf_counter() - start
+
+
+def main(argv: list[str] | None = None) -> dict:
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tokenizer, model = load_tokenizer(args.model), load_model(args.model)
+    tasks = [(args.choice_task, args.choice_items), (args.generation_task, args.generation_items)]
+    report: dict = {
+        "model": args.model,
+        "device": platform.processor() or platform.machine(),
+        "threads": torch.get_num_threads(),
+        "num_fewshot": args.num_fewshot,
+        "new_tokens": args.new_tokens,
+        "batch_size": args.batch_size,
+        "tasks": {},
+    }
+    for task, items in tasks:
+        prompts = prompts_of(task, items, tokenizer, args)
+        ours_s = ours(model, tokenizer, task, items, args)
+        seed_s = seed_method(model, tokenizer, prompts, args.new_tokens)
+        report["tasks"][task] = {
+            "items": len(prompts),
+            "mean_prompt_tokens": sum(map(len, prompts)) / len(prompts),
+            "ours_s": ours_s,
+            "seed_s": seed_s,
+            "ours_examples_per_s": len(prompts) / ours_s,
+            "seed_examples_per_s": len(prompts) / seed_s,
+            "ratio": seed_s / ours_s,
+        }
+        print(
+            f"{task}: {len(prompts)} items, ours {len(prompts) / ours_s:.3f} ex/s, "
+            f"seed {len(prompts) / seed_s:.3f} ex/s, ratio {seed_s / ours_s:.1f}x",
+            flush=True,
+        )
+    total_items = sum(t["items"] for t in report["tasks"].values())
+    ours_total = sum(t["ours_s"] for t in report["tasks"].values())
+    seed_total = sum(t["seed_s"] for t in report["tasks"].values())
+    report.update(
+        ours_examples_per_s=total_items / ours_total,
+        seed_examples_per_s=total_items / seed_total,
+        ratio=seed_total / ours_total,
+    )
+    print(
+        f"all: ours {report['ours_examples_per_s']:.3f} ex/s, seed {report['seed_examples_per_s']:.3f} ex/s, "
+        f"ratio {report['ratio']:.1f}x"
+    )
+    if args.output:
+        Path(args.output).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+    return report
+
+
+if __name__ == "__main__":
+    main()
