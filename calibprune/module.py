@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import signal
 import tempfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
@@ -181,6 +182,8 @@ class PruningModule(pl.LightningModule):
                     inputs.hidden = self._run(block, inputs).to(inputs.hidden.device)
             self._finish_block(path, index, block, len(blocks))
             self.placement.offload(index, block)
+            if self.trainer.received_sigterm and index + 1 < len(blocks):
+                _stop_on_sigterm(index, self._workdir_path is not None)
         self.active_token_mask = None
         self.calibration = []
 
@@ -280,3 +283,10 @@ def _broadcast_weights(layers) -> None:
 
 def _is_rank_zero() -> bool:
     return rank_zero_only.rank == 0
+
+
+def _stop_on_sigterm(index: int, resumable: bool) -> None:
+    """Leave after a finished block when the job was sent SIGTERM (Lightning only records it; e.g. preemption)."""
+    hint = "run the same command again to continue from there" if resumable else "pass --resume true to make it resumable"
+    log.warning("SIGTERM: stopped after decoder block %d; %s", index, hint)
+    raise SystemExit(128 + signal.SIGTERM)

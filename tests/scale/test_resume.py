@@ -13,7 +13,7 @@ from calibprune.modeling.workdir import MANIFEST, WorkDir
 from calibprune.module import PruningModule
 from calibprune.trainer import PruningTrainer
 from tests.scale.conftest import assert_bitwise_equal, prune_args, run_cli, saved_tensors
-from tests.scale.kill_callback import ENV
+from tests.scale.kill_callback import ENV, SIGNAL_ENV
 
 KILL = ["--trainer.callbacks+=tests.scale.kill_callback.KillAfterBlock"]
 
@@ -33,6 +33,19 @@ def test_killed_run_resumes_from_last_finished_block_to_identical_model(tiny4_di
     assert "--resume: 2 of 4 blocks already pruned" in resumed.stderr
     assert_bitwise_equal(saved_tensors(tmp_path / "uninterrupted"), saved_tensors(tmp_path / "resumed"))
     assert not workdir.exists()
+
+
+def test_sigterm_stops_after_the_current_block_and_the_run_resumes(tiny4_dir, calibration_tokens, tmp_path):
+    run_cli(prune_args(tiny4_dir, calibration_tokens, tmp_path / "uninterrupted"), cwd=tmp_path)
+    command = prune_args(tiny4_dir, calibration_tokens, tmp_path / "resumed", "--resume", "true", *KILL)
+    stopped = run_cli(command, cwd=tmp_path, env={ENV: "1", SIGNAL_ENV: "SIGTERM"}, check=False)
+    assert stopped.returncode == 143, stopped.stderr
+    assert "SIGTERM: stopped after decoder block 1" in stopped.stderr
+    assert json.loads((WorkDir.next_to(tmp_path / "resumed") / MANIFEST).read_text())["next_block"] == 2
+    assert not (tmp_path / "resumed").exists()
+    resumed = run_cli(command, cwd=tmp_path)
+    assert "--resume: 2 of 4 blocks already pruned" in resumed.stderr
+    assert_bitwise_equal(saved_tensors(tmp_path / "uninterrupted"), saved_tensors(tmp_path / "resumed"))
 
 
 def _prune(model_dir, tokens, out, nsamples=6, resume=True, **options):
