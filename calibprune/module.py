@@ -19,7 +19,13 @@ from typing_extensions import override
 from calibprune.callbacks.base import PruningMethod, find_pruning_method
 from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.modeling.blocks import decoder_blocks, linear_layers
-from calibprune.modeling.capture import BlockInputs, capture_block_inputs, run_block
+from calibprune.modeling.capture import (
+    BlockInputs,
+    capture_block_inputs,
+    linear_call_order,
+    run_block,
+    run_block_until,
+)
 from calibprune.modeling.loading import EMBEDDED_MODEL, load_model, load_tokenizer
 from calibprune.modeling.placement import Onloaded, Resident, Streamed
 from calibprune.modeling.safetensors_io import SafetensorsCheckpoint
@@ -83,6 +89,7 @@ class PruningModule(pl.LightningModule):
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._tokens = hashlib.sha256()
         self._fingerprint: dict[str, Any] = {}
+        self._last_linear: dict[tuple[str, ...], str] = {}
 
     @override
     def configure_model(self) -> None:
@@ -169,7 +176,7 @@ class PruningModule(pl.LightningModule):
                 hook.on_block_start(self.trainer, self, index, layers)
             if method.needs_calibration:
                 for inputs in self.calibration:
-                    self._run(block, inputs)
+                    self._collect(block, layers, inputs)
                     for hook in hooks:
                         hook.on_block_batch_end(self.trainer, self, index)
             for hook in hooks:
@@ -187,12 +194,30 @@ class PruningModule(pl.LightningModule):
         self.active_token_mask = None
         self.calibration = []
 
+    def _collect(self, block: torch.nn.Module, layers: dict[str, torch.nn.Linear], inputs: BlockInputs) -> None:
+        """Run the block for its statistics only, up to the input of the last Linear layer it calls.
+
+        Which layer that is comes from one full run of the first block with these layer names.
+        """
+        key = tuple(layers)
+        last = self._last_linear.get(key)
+        if last is None:
+            on_device = inputs.to(self.device) if self.offload_activations else inputs
+            self.active_token_mask = on_device.token_mask
+            order, out = linear_call_order(block, on_device, layers)
+            _check_finite(out)
+            if order:
+                self._last_linear[key] = order[-1]
+            return
+        on_device = inputs.to(self.device) if self.offload_activations else inputs
+        self.active_token_mask = on_device.token_mask
+        run_block_until(block, on_device, layers[last])
+
     def _run(self, block: torch.nn.Module, inputs: BlockInputs) -> torch.Tensor:
         on_device = inputs.to(self.device) if self.offload_activations else inputs
         self.active_token_mask = on_device.token_mask
         out = run_block(block, on_device)
-        if not torch.isfinite(out).all():
-            raise FloatingPointError("non-finite activations (NaN/Inf) in the calibration forward pass")
+        _check_finite(out)
         return out
 
     # ---- work directory: streamed blocks and resume --------------------------------------------------------
@@ -287,6 +312,11 @@ def _is_rank_zero() -> bool:
 
 def _stop_on_sigterm(index: int, resumable: bool) -> None:
     """Leave after a finished block when the job was sent SIGTERM (Lightning only records it; e.g. preemption)."""
-    hint = "run the same command again to continue from there" if resumable else "pass --resume true to make it resumable"
+    hint = "run the same command again to continue" if resumable else "pass --resume true to make runs resumable"
     log.warning("SIGTERM: stopped after decoder block %d; %s", index, hint)
     raise SystemExit(128 + signal.SIGTERM)
+
+
+def _check_finite(out: torch.Tensor) -> None:
+    if not torch.isfinite(out).all():
+        raise FloatingPointError("non-finite activations (NaN/Inf) in the calibration forward pass")

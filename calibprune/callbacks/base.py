@@ -53,7 +53,7 @@ class PruningMethod(BlockCallback):
         raise NotImplementedError
 
     def _hook(self, name: str, pl_module: pl.LightningModule):
-        def hook(layer: nn.Module, args: tuple, _output: Any) -> None:
+        def hook(layer: nn.Module, args: tuple) -> None:
             inputs = args[0]
             for seen_input, accumulator in self._seen:
                 if seen_input is inputs:  # q/k/v (gate/up) read the same tensor: one set of statistics
@@ -72,12 +72,14 @@ class PruningMethod(BlockCallback):
     def on_block_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
     ) -> None:
-        """Check the layers fit the pattern and attach one statistics hook per Linear layer."""
+        """Check the layers fit the pattern and attach one statistics hook (on the input) per Linear layer."""
         for name, layer in layers.items():
             self.pattern.check_width(layer.in_features, name)
         self._accumulators = {}
         if self.needs_calibration:
-            self._handles = [layer.register_forward_hook(self._hook(name, pl_module)) for name, layer in layers.items()]
+            self._handles = [
+                layer.register_forward_pre_hook(self._hook(name, pl_module)) for name, layer in layers.items()
+            ]
 
     @override
     def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:

@@ -60,7 +60,7 @@ class PruningInspector(BlockCallback):
             writer.add_text("calibration/samples", f"{header}\n\n    " + text.replace("\n", "\n    "), index)
 
     def _probe(self, name: str, pl_module: pl.LightningModule):
-        def hook(layer: nn.Linear, args: tuple, _output: Any) -> None:
+        def hook(layer: nn.Linear, args: tuple) -> None:
             if name in self._probes:  # the first batch is enough: the error is a ratio of norms
                 return
             rows = select_tokens(args[0].detach(), getattr(pl_module, "active_token_mask", None))[: self.max_tokens]
@@ -77,7 +77,7 @@ class PruningInspector(BlockCallback):
         self._probes, self._statistics = {}, {}
         if self._writer(trainer) is not None:
             self._handles = [
-                layer.register_forward_hook(self._probe(name, pl_module))
+                layer.register_forward_pre_hook(self._probe(name, pl_module))
                 for name, layer in layers.items()
             ]
 

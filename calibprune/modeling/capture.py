@@ -74,3 +74,43 @@ def run_block(block: nn.Module, inputs: BlockInputs) -> torch.Tensor:
     """Run one decoder block on captured inputs and return its output hidden states."""
     out = block(inputs.hidden, **inputs.kwargs)
     return out[0] if isinstance(out, (tuple, list)) else out
+
+
+class _InputsSeen(Exception):
+    """Raised at the input of a block's last Linear layer: the rest of the block is not needed."""
+
+
+def run_block_until(block: nn.Module, inputs: BlockInputs, last_layer: nn.Module) -> None:
+    """Run a decoder block only as far as the input of ``last_layer`` (its forward pre-hooks run, it does not).
+
+    A statistics pass needs every Linear layer's input but not the block's output: stopping before the last
+    Linear (the MLP's down projection) saves its matrix product and everything after it.
+    """
+
+    def stop(_module: nn.Module, _args: tuple) -> None:
+        raise _InputsSeen
+
+    handle = last_layer.register_forward_pre_hook(stop)  # after the statistics hooks, so they run first
+    try:
+        run_block(block, inputs)
+    except _InputsSeen:
+        return
+    finally:
+        handle.remove()
+    raise RuntimeError("the decoder block never called its last Linear layer")
+
+
+def linear_call_order(
+    block: nn.Module, inputs: BlockInputs, layers: dict[str, nn.Module]
+) -> tuple[list[str], torch.Tensor]:
+    """Run a decoder block and return the names of its Linear layers in the order it calls them, and its output."""
+    order: list[str] = []
+    handles = [
+        layer.register_forward_pre_hook(lambda _m, _a, name=name: order.append(name)) for name, layer in layers.items()
+    ]
+    try:
+        out = run_block(block, inputs)
+    finally:
+        for handle in handles:
+            handle.remove()
+    return order, out

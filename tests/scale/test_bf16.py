@@ -20,12 +20,12 @@ class RecordingMixin:
         self.inputs = {name: [] for name in layers}
 
         def record(name):
-            def hook(_layer, args, _output):
+            def hook(_layer, args):
                 self.inputs[name].append((args[0].detach().clone(), pl_module.active_token_mask.bool()))
 
             return hook
 
-        self.recorders = [layer.register_forward_hook(record(name)) for name, layer in layers.items()]
+        self.recorders = [layer.register_forward_pre_hook(record(name)) for name, layer in layers.items()]
 
     def on_block_end(self, trainer, pl_module, index, layers):
         for handle in self.recorders:
