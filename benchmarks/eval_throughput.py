@@ -2,9 +2,10 @@
 
 Both score the same few-shot prompts of the same test items. Ours: ``evaluate_model`` end to end (data,
 prompts, Lightning test loop): choices scored by log-likelihood with one context pass per item, arithmetic
-answers generated in batches with stop sequences. The seed's method: for every item, one prompt at a time,
-``model.generate`` greedy up to ``--new_tokens`` tokens with no stop sequence; its prompts are built before
-the clock starts.
+answers generated in batches with stop sequences (at most 32 new tokens, our default). The seed's method
+(abx393/llm-pruning-calibration-data ``lib/eval.py``): for every item, one prompt at a time, ``model.generate``
+greedy with no stop sequence, ``max_new_tokens=256`` for arithmetic and 20 for classification, as that code
+does; its prompts are ours, built before the clock starts.
 
 Run from the repository root::
 
@@ -37,7 +38,10 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generation_task", default="gsm8k", help="arithmetic task")
     parser.add_argument("--generation_items", type=int, default=16, help="test items of the arithmetic task")
     parser.add_argument("--num_fewshot", type=int, default=2, help="exemplars per prompt, both methods")
-    parser.add_argument("--new_tokens", type=int, default=32, help="most new tokens per answer, both methods")
+    parser.add_argument("--seed_choice_tokens", type=int, default=20,
+                        help="new tokens the seed's method generates per classification item (seed code: 20)")
+    parser.add_argument("--seed_generation_tokens", type=int, default=256,
+                        help="new tokens the seed's method generates per arithmetic item (seed code: 256)")
     parser.add_argument("--batch_size", type=int, default=16, help="items per forward pass of our evaluation")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--output", default=None, help="write the measurements to this JSON file")
@@ -79,7 +83,6 @@ def ours(model, tokenizer, task: str, items: int, args: argparse.Namespace) -> f
         limit=items,
         num_fewshot=args.num_fewshot,
         batch_size=args.batch_size,
-        max_new_tokens=args.new_tokens,
     )
     return time.perf_counter() - start
 
@@ -89,20 +92,21 @@ def main(argv: list[str] | None = None) -> dict:
     if args.threads:
         torch.set_num_threads(args.threads)
     tokenizer, model = load_tokenizer(args.model), load_model(args.model)
-    tasks = [(args.choice_task, args.choice_items), (args.generation_task, args.generation_items)]
+    tasks = [(args.choice_task, args.choice_items, args.seed_choice_tokens),
+             (args.generation_task, args.generation_items, args.seed_generation_tokens)]
     report: dict = {
         "model": args.model,
         "device": platform.processor() or platform.machine(),
         "threads": torch.get_num_threads(),
         "num_fewshot": args.num_fewshot,
-        "new_tokens": args.new_tokens,
+        "seed_new_tokens": {"choice": args.seed_choice_tokens, "generation": args.seed_generation_tokens},
         "batch_size": args.batch_size,
         "tasks": {},
     }
-    for task, items in tasks:
+    for task, items, seed_tokens in tasks:
         prompts = prompts_of(task, items, tokenizer, args)
         ours_s = ours(model, tokenizer, task, items, args)
-        seed_s = seed_method(model, tokenizer, prompts, args.new_tokens)
+        seed_s = seed_method(model, tokenizer, prompts, seed_tokens)
         report["tasks"][task] = {
             "items": len(prompts),
             "mean_prompt_tokens": sum(map(len, prompts)) / len(prompts),

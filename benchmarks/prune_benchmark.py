@@ -40,6 +40,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the choice of C4 windows")
     parser.add_argument("--methods", nargs="+", default=["wanda", "sparsegpt"], choices=["wanda", "sparsegpt"])
     parser.add_argument("--output", default="results.json", help="where to write the results as JSON")
+    parser.add_argument("--eval_items", type=int, default=16,
+                        help="test items per task of the evaluation-throughput run (0: skip it)")
     parser.add_argument("--worker", nargs=4, metavar=("IMPL", "METHOD", "WORKDIR", "RESULT"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -178,11 +180,28 @@ def dense_perplexity(model_name: str, windows: torch.Tensor) -> float:
 
 
 def table(rows: list[dict]) -> str:
-    lines = [f"{'impl':<10} {'method':<10} {'time s':>8} {'peak RSS MiB':>13} {'loaded MiB':>11} {'wikitext ppl':>13}"]
+    """The runs as a text table; ``x ref`` is the time relative to the reference's on the same method."""
+    reference = {r["method"]: r["seconds"] for r in rows if r["impl"] == "reference"}
+    lines = [f"{'impl':<10} {'method':<10} {'time s':>8} {'x ref':>6} {'peak RSS MiB':>13} {'loaded MiB':>11} "
+             f"{'wikitext ppl':>13}"]
     for r in rows:
-        lines.append(f"{r['impl']:<10} {r['method']:<10} {r['seconds']:>8.1f} {r['peak_rss_mib']:>13.0f} "
+        ratio = r["seconds"] / reference[r["method"]] if r["method"] in reference else float("nan")
+        lines.append(f"{r['impl']:<10} {r['method']:<10} {r['seconds']:>8.1f} {ratio:>6.2f} {r['peak_rss_mib']:>13.0f} "
                      f"{r['loaded_rss_mib']:>11.0f} {r['wikitext_ppl']:>13.3f}")
     return "\n".join(lines)
+
+
+def evaluation_throughput(args: argparse.Namespace, workdir: Path) -> dict:
+    """Run ``benchmarks/eval_throughput.py`` (ours batched vs the seed's batch-1 generation) on the same model."""
+    out = workdir / "eval_throughput.json"
+    root = Path(__file__).resolve().parents[1]
+    command = [sys.executable, str(root / "benchmarks" / "eval_throughput.py"), "--model", args.model,
+               "--data_dir", args.data_dir, "--choice_items", str(args.eval_items),
+               "--generation_items", str(max(1, args.eval_items // 2)), "--output", str(out)]
+    print("running evaluation throughput ...", flush=True)
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
+    subprocess.run(command, check=True, cwd=root, env=env, stdout=subprocess.DEVNULL)
+    return json.loads(out.read_text())
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -195,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
         prepare(args, workdir)
         runs = {(impl, method): measure(args, workdir, impl, method) for impl, method in RUNS if method in args.methods}
         dense_ppl = dense_perplexity(args.model, torch.load(workdir / "wikitext.pt"))
+        evaluation = evaluation_throughput(args, workdir) if args.eval_items > 0 else None
     rows = [{"impl": impl, "method": method, **{k: v for k, v in r.items() if k != "zeros"}}
             for (impl, method), r in runs.items()]
     results = {"config": {k: v for k, v in vars(args).items() if k != "worker"}, "cpu_count": os.cpu_count(),
@@ -208,6 +228,12 @@ def main(argv: list[str] | None = None) -> None:
         print(f"Wanda masks: {m['layers_identical']}/{m['layers']} layers identical, min layer agreement "
               f"{m['min_layer_agreement']:.6f}, mean {m['mean_agreement']:.6f}, first difference in block "
               f"{m['first_block_with_a_difference']}")
+    if evaluation is not None:
+        results["evaluation"] = evaluation
+        for task, t in evaluation["tasks"].items():
+            print(f"evaluation {task}: {t['items']} items, ours {t['ours_examples_per_s']:.3f} ex/s, "
+                  f"seed's batch-1 generation {t['seed_examples_per_s']:.3f} ex/s, {t['ratio']:.1f}x")
+        print(f"evaluation overall: {evaluation['ratio']:.1f}x the seed's examples per second")
     Path(args.output).write_text(json.dumps(results, indent=2))
     print(f"written to {args.output}")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Sequence
 
@@ -75,19 +76,46 @@ def sparsegpt_prune(
             scores = W1.square() / d.reshape(1, -1).square()
             mask1 = torch.cat([matrix_mask(part, pattern.ratio) for part in scores.split(groups, dim=0)])
         Err1 = torch.zeros_like(W1)
-        for i in range(i2 - i1):
-            if pattern.structured and i % pattern.m == 0:
-                scores = W1[:, i : i + pattern.m].square() / d[i : i + pattern.m].reshape(1, -1).square()
-                idx = torch.topk(scores, pattern.n, dim=1, largest=False)[1]
-                mask1.scatter_(1, i + idx, True)
-            w = W1[:, i]
-            q = torch.where(mask1[:, i], torch.zeros_like(w), w)
-            err = (w - q) / d[i]
-            W1[:, i:] -= err.unsqueeze(1) @ Hinv1[i, i:].unsqueeze(0)
-            W1[:, i] = q
-            Err1[:, i] = err
+        with _one_cpu_thread(W1.device):
+            _obs_columns(W1, Hinv1, d, mask1, Err1, pattern)
+        W1[mask1] = 0
         W[:, i1:i2] = W1
         mask[:, i1:i2] = mask1
         W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]
     W[mask] = 0
     return W, mask
+
+
+def _obs_columns(
+    W1: torch.Tensor, Hinv1: torch.Tensor, d: torch.Tensor, mask1: torch.Tensor, Err1: torch.Tensor,
+    pattern: SparsityPattern,
+) -> None:
+    """Prune one block of columns in place, column by column, recording each column's error in ``Err1``."""
+    for i in range(W1.shape[1]):
+        if pattern.structured and i % pattern.m == 0:
+            scores = W1[:, i : i + pattern.m].square() / d[i : i + pattern.m].reshape(1, -1).square()
+            idx = torch.topk(scores, pattern.n, dim=1, largest=False)[1]
+            mask1.scatter_(1, i + idx, True)
+        # OBS step: a pruned weight's error (w - 0) / d spreads to the block's later columns; a kept one
+        # has none. The update sets the column itself to w - (w / d) * d, i.e. zero where pruned (made
+        # exact below) and leaves kept weights untouched.
+        err = torch.where(mask1[:, i], W1[:, i] / d[i], 0.0)
+        W1[:, i:].addr_(err, Hinv1[i, i:], alpha=-1)
+        Err1[:, i] = err
+
+
+@contextlib.contextmanager
+def _one_cpu_thread(device: torch.device):
+    """Run the small per-column CPU ops on one thread: parallel regions cost them more than they save.
+
+    They also stall badly when the cores are shared with another process.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
