@@ -2,8 +2,10 @@
 
 Each (implementation, method) runs in a fresh subprocess, so that peak resident memory is its own. The model
 is loaded first and not timed; the peak is reset after loading (Linux ``/proc/self/clear_refs``), so "peak RSS"
-is the highest resident memory while pruning, the loaded model included. Wanda masks of both implementations
-are compared layer by layer, and WikiText-2 perplexity is measured on every pruned model.
+is the highest resident memory while pruning, the loaded model included; "above libs" subtracts the resident
+memory of the process before the model was loaded (Python, torch, transformers, Lightning), and is compared
+with the fp32 model size. Wanda masks of both implementations are compared layer by layer, WikiText-2
+perplexity is measured on every pruned model, and the evaluation-throughput benchmark runs last.
 
 Run from the repository root::
 
@@ -129,6 +131,12 @@ def worker(args: argparse.Namespace) -> None:
 
     impl, method, workdir, result = args.worker
     workdir = Path(workdir)
+    import transformers  # noqa: F401  (both implementations' libraries, loaded before the baseline is read)
+
+    import benchmarks.reference  # noqa: F401
+    import calibprune.trainer  # noqa: F401
+
+    baseline_kib = _rss_kib("VmRSS")  # the process with its libraries, before the model
     setup = _prune_ours if impl == "ours" else _prune_reference
     model, run = setup(args, method, workdir / "tokens.pt")
     loaded_kib, load_peak_kib = _rss_kib("VmRSS"), _rss_kib("VmHWM")
@@ -141,7 +149,10 @@ def worker(args: argparse.Namespace) -> None:
     zeros = {f"{i}.{name}": layer.weight.detach() == 0
              for i, block in enumerate(blocks) for name, layer in linear_layers(block).items()}
     ppl = perplexity(model, torch.load(workdir / "wikitext.pt"))
+    model_mib = sum(p.numel() for p in model.parameters()) * 4 / 2**20
     measured = {"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "loaded_rss_mib": loaded_kib / 1024,
+                "baseline_rss_mib": baseline_kib / 1024, "peak_above_baseline_mib": (peak_kib - baseline_kib) / 1024,
+                "fp32_model_mib": model_mib,
                 "load_peak_rss_mib": load_peak_kib / 1024, "wikitext_ppl": ppl, "threads": torch.get_num_threads()}
     torch.save({"zeros": zeros, **measured}, result)
 
@@ -182,12 +193,13 @@ def dense_perplexity(model_name: str, windows: torch.Tensor) -> float:
 def table(rows: list[dict]) -> str:
     """The runs as a text table; ``x ref`` is the time relative to the reference's on the same method."""
     reference = {r["method"]: r["seconds"] for r in rows if r["impl"] == "reference"}
-    lines = [f"{'impl':<10} {'method':<10} {'time s':>8} {'x ref':>6} {'peak RSS MiB':>13} {'loaded MiB':>11} "
-             f"{'wikitext ppl':>13}"]
+    lines = [f"{'impl':<10} {'method':<10} {'time s':>8} {'x ref':>6} {'peak RSS MiB':>13} {'above libs MiB':>15} "
+             f"{'/ fp32 model':>13} {'wikitext ppl':>13}"]
     for r in rows:
         ratio = r["seconds"] / reference[r["method"]] if r["method"] in reference else float("nan")
+        above = r["peak_above_baseline_mib"]
         lines.append(f"{r['impl']:<10} {r['method']:<10} {r['seconds']:>8.1f} {ratio:>6.2f} {r['peak_rss_mib']:>13.0f} "
-                     f"{r['loaded_rss_mib']:>11.0f} {r['wikitext_ppl']:>13.3f}")
+                     f"{above:>15.0f} {above / r['fp32_model_mib']:>13.2f} {r['wikitext_ppl']:>13.3f}")
     return "\n".join(lines)
 
 
