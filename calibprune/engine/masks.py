@@ -5,24 +5,30 @@ from __future__ import annotations
 import torch
 
 
+def lowest_k(scores: torch.Tensor, k: int) -> torch.Tensor:
+    """Mark the ``k`` lowest scores of every row; ties at the threshold go to the lowest column indices.
+
+    The same entries as the first ``k`` of a stable sort, found by selection (``kthvalue``) instead of a
+    sort: every score below the row's k-th smallest value, then the first equal ones until ``k``.
+    """
+    mask = torch.zeros_like(scores, dtype=torch.bool)
+    if k <= 0:
+        return mask
+    threshold = torch.kthvalue(scores, k, dim=-1, keepdim=True).values
+    torch.lt(scores, threshold, out=mask)
+    missing = k - mask.sum(dim=-1, keepdim=True)
+    ties = scores == threshold
+    return mask | (ties & (ties.cumsum(dim=-1) <= missing))
+
+
 def row_mask(scores: torch.Tensor, ratio: float) -> torch.Tensor:
     """Prune the ``int(columns * ratio)`` lowest scores of every row (Wanda's per-output comparison group)."""
-    k = int(scores.shape[1] * ratio)
-    mask = torch.zeros_like(scores, dtype=torch.bool)
-    if k:
-        idx = torch.sort(scores, dim=-1, stable=True)[1][:, :k]
-        mask.scatter_(1, idx, True)
-    return mask
+    return lowest_k(scores, int(scores.shape[1] * ratio))
 
 
 def matrix_mask(scores: torch.Tensor, ratio: float) -> torch.Tensor:
     """Prune the ``int(numel * ratio)`` lowest scores of the whole matrix (magnitude / SparseGPT blocks)."""
-    k = int(scores.numel() * ratio)
-    mask = torch.zeros(scores.numel(), dtype=torch.bool, device=scores.device)
-    if k:
-        idx = torch.sort(scores.flatten(), stable=True)[1][:k]
-        mask[idx] = True
-    return mask.view_as(scores)
+    return lowest_k(scores.reshape(1, -1), int(scores.numel() * ratio)).view_as(scores)
 
 
 def n_m_mask(scores: torch.Tensor, n: int, m: int) -> torch.Tensor:

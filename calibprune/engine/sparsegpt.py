@@ -13,6 +13,8 @@ from calibprune.engine.sparsity import SparsityPattern
 
 log = logging.getLogger(__name__)
 
+SUB_BLOCK = 16  # columns updated one by one before a matrix product carries their errors to the rest of a block
+
 
 def inverse_hessian_factor(hessian: torch.Tensor, percdamp: float = 0.01, retries: int = 5) -> torch.Tensor:
     """Upper Cholesky factor of ``(H + damp I)^-1``, with ``damp = percdamp * mean(diag H)``.
@@ -76,8 +78,7 @@ def sparsegpt_prune(
             scores = W1.square() / d.reshape(1, -1).square()
             mask1 = torch.cat([matrix_mask(part, pattern.ratio) for part in scores.split(groups, dim=0)])
         Err1 = torch.zeros_like(W1)
-        with _one_cpu_thread(W1.device):
-            _obs_columns(W1, Hinv1, d, mask1, Err1, pattern)
+        _obs_columns(W1, Hinv1, d, mask1, Err1, pattern)
         W1[mask1] = 0
         W[:, i1:i2] = W1
         mask[:, i1:i2] = mask1
@@ -90,18 +91,28 @@ def _obs_columns(
     W1: torch.Tensor, Hinv1: torch.Tensor, d: torch.Tensor, mask1: torch.Tensor, Err1: torch.Tensor,
     pattern: SparsityPattern,
 ) -> None:
-    """Prune one block of columns in place, column by column, recording each column's error in ``Err1``."""
-    for i in range(W1.shape[1]):
-        if pattern.structured and i % pattern.m == 0:
-            scores = W1[:, i : i + pattern.m].square() / d[i : i + pattern.m].reshape(1, -1).square()
-            idx = torch.topk(scores, pattern.n, dim=1, largest=False)[1]
-            mask1.scatter_(1, i + idx, True)
-        # OBS step: a pruned weight's error (w - 0) / d spreads to the block's later columns; a kept one
-        # has none. The update sets the column itself to w - (w / d) * d, i.e. zero where pruned (made
-        # exact below) and leaves kept weights untouched.
-        err = torch.where(mask1[:, i], W1[:, i] / d[i], 0.0)
-        W1[:, i:].addr_(err, Hinv1[i, i:], alpha=-1)
-        Err1[:, i] = err
+    """Prune one block of columns in place, column by column, recording each column's error in ``Err1``.
+
+    OBS step: a pruned weight's error ``(w - 0) / d`` spreads to the later columns of the block (a kept one has
+    none); the update sets the column itself to ``w - (w / d) d``, zero where pruned (made exact by the caller).
+    The spread is lazy at a second level, as SparseGPT's blocks are at the first: column by column inside
+    sub-blocks of about 16 columns, then onto the rest of the block by one matrix product per sub-block.
+    """
+    columns = W1.shape[1]
+    step = pattern.m * max(1, SUB_BLOCK // pattern.m) if pattern.structured else SUB_BLOCK  # whole N:M groups
+    for j1 in range(0, columns, step):
+        j2 = min(j1 + step, columns)
+        with _one_cpu_thread(W1.device):
+            for i in range(j1, j2):
+                if pattern.structured and i % pattern.m == 0:
+                    scores = W1[:, i : i + pattern.m].square() / d[i : i + pattern.m].reshape(1, -1).square()
+                    idx = torch.topk(scores, pattern.n, dim=1, largest=False)[1]
+                    mask1.scatter_(1, i + idx, True)
+                err = torch.where(mask1[:, i], W1[:, i] / d[i], 0.0)
+                W1[:, i:j2].addr_(err, Hinv1[i, i:j2], alpha=-1)
+                Err1[:, i] = err
+        if j2 < columns:
+            W1[:, j2:].addmm_(Err1[:, j1:j2], Hinv1[j1:j2, j2:], alpha=-1)
 
 
 @contextlib.contextmanager

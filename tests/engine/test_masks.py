@@ -63,3 +63,23 @@ def test_magnitude_mask_is_per_matrix_or_per_group():
     assert weight.float().abs()[unstructured].max() <= weight.float().abs()[~unstructured].min()
     structured = magnitude_mask(weight, SparsityPattern.parse("2:4"))
     assert (structured.reshape(6, 4, 4).sum(dim=-1) == 2).all()
+
+
+@pytest.mark.parametrize("ratio", [0.0, 0.1, 0.5, 0.7, 0.99])
+def test_selection_equals_the_first_k_of_a_stable_sort_ties_included(ratio):
+    generator = torch.Generator().manual_seed(0)
+    for trial in range(60):
+        rows, cols = torch.randint(1, 40, (2,), generator=generator).tolist()
+        if trial % 2:  # many ties, signed zeros among them
+            scores = torch.randint(0, 4, (rows, cols), generator=generator).float()
+            scores[scores == 0] = -0.0 if trial % 4 == 1 else 0.0
+        else:
+            scores = torch.randn(rows, cols, generator=generator)
+        k = int(cols * ratio)
+        expected = torch.zeros_like(scores, dtype=torch.bool)
+        expected.scatter_(1, torch.sort(scores, dim=-1, stable=True)[1][:, :k], True)
+        assert torch.equal(row_mask(scores, ratio), expected)
+        k = int(scores.numel() * ratio)
+        expected = torch.zeros(scores.numel(), dtype=torch.bool)
+        expected[torch.sort(scores.flatten(), stable=True)[1][:k]] = True
+        assert torch.equal(matrix_mask(scores, ratio), expected.view_as(scores))
