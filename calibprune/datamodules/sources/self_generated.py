@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import math
+import os
 
 import torch
 from torch.nn import functional as F
+from tqdm.auto import tqdm
+from transformers import StoppingCriteria, StoppingCriteriaList
 
 from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.datamodules.sources.base import CalibrationSource, SourceContext
@@ -56,7 +59,10 @@ class SelfGeneratedSource(CalibrationSource):
         seed = int(torch.randint(0, 2**31 - 1, (1,), generator=generator))
         device = next(model.parameters()).device
         chunks, losses = [], []
-        with torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
+        batches = math.ceil(candidates / self.batch_size)
+        bar = tqdm(total=batches * (length - 1), desc=f"generating calibration text ({candidates} sequences)",
+                   unit="tok", disable=not _is_rank_zero())
+        with bar, torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             for first in range(0, candidates, self.batch_size):
                 size = min(self.batch_size, candidates - first)
@@ -72,12 +78,28 @@ class SelfGeneratedSource(CalibrationSource):
                     max_new_tokens=new,
                     min_new_tokens=new,
                     pad_token_id=tokenizer.pad_token_id,
+                    stopping_criteria=StoppingCriteriaList([_CountSteps(bar)]),
                 )
                 chunks.append(out.cpu())
                 losses.append(_sequence_nll(model, out).cpu())
         ids, nll = torch.cat(chunks), torch.cat(losses)
         keep = torch.sort(torch.argsort(nll, stable=True)[:nsamples])[0]
         return pad_rows(ids[keep].tolist(), context.seqlen, pad_id(tokenizer))
+
+
+class _CountSteps(StoppingCriteria):
+    """Advance a progress bar by one generation step; never stops generation."""
+
+    def __init__(self, bar: tqdm) -> None:
+        self.bar = bar
+
+    def __call__(self, input_ids: torch.LongTensor, scores: object = None, **kwargs: object) -> torch.BoolTensor:
+        self.bar.update(1)
+        return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
+
+
+def _is_rank_zero() -> bool:
+    return int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0"))) == 0
 
 
 def _sequence_nll(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
