@@ -18,6 +18,27 @@ from calibprune.tasks import TASKS, get_task, load_records
 log = logging.getLogger(__name__)
 
 
+MAX_PADDING = 0.1  # padded positions allowed per real token in a multiple-choice batch
+
+
+def padding_bounded_batches(lengths: list[int], batch_size: int, max_padding: float = MAX_PADDING) -> list[list[int]]:
+    """Split items sorted longest first into consecutive batches of at most ``batch_size``.
+
+    A batch grows while ``count x longest <= (1 + max_padding) x real tokens``, so left padding never costs more
+    than ``max_padding`` of the batch's work (on a CPU a padded position costs as much as a real one).
+    """
+    batches: list[list[int]] = []
+    for index, length in enumerate(lengths):
+        batch = batches[-1] if batches else None
+        if batch and len(batch) < batch_size:
+            longest, real = lengths[batch[0]], sum(lengths[i] for i in batch) + length
+            if longest * (len(batch) + 1) <= (1 + max_padding) * real:
+                batch.append(index)
+                continue
+        batches.append([index])
+    return batches
+
+
 def _as_list(items: list[Any]) -> list[Any]:
     return items
 
@@ -131,14 +152,19 @@ class EvaluationDataModule(pl.LightningDataModule):
 
     @override
     def test_dataloader(self) -> list[DataLoader]:
-        """One dataloader per task, in ``tasks`` order: window tensors, or lists of requests."""
+        """One dataloader per task, in ``tasks`` order: window tensors, or lists of requests.
+
+        Multiple-choice items (one forward pass each) go in batches of at most ``batch_size`` whose padding
+        stays within :data:`MAX_PADDING` of their real tokens; generation keeps full batches (fewer decoding
+        loops).
+        """
         self.setup()
-        return [
-            DataLoader(
-                plan.items,
-                batch_size=self.batch_size,
-                shuffle=False,
-                collate_fn=None if plan.kind == "perplexity" else _as_list,
-            )
-            for plan in self.plans
-        ]
+        loaders = []
+        for plan in self.plans:
+            if plan.kind == "multiple_choice":
+                batches = padding_bounded_batches([item.length for item in plan.items], self.batch_size)
+                loaders.append(DataLoader(plan.items, batch_sampler=batches, collate_fn=_as_list))
+            else:
+                loaders.append(DataLoader(plan.items, batch_size=self.batch_size, shuffle=False,
+                                          collate_fn=None if plan.kind == "perplexity" else _as_list))
+        return loaders

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.datamodules.evaluation import EvaluationDataModule, padding_bounded_batches
 from calibprune.evaluation.requests import ChoiceRequest, GenerationRequest
 
 
@@ -60,3 +60,14 @@ def test_settings_of_a_local_file_follow_its_content(tmp_path):
     before = dm.settings(str(path))
     path.write_text("one two", encoding="utf-8")
     assert dm.settings(str(path)) != before
+
+
+def test_multiple_choice_batches_bound_their_padding():
+    lengths = sorted([700, 650, 640, 600, 420, 410, 400, 390, 380, 120, 118, 117, 30], reverse=True)
+    batches = padding_bounded_batches(lengths, batch_size=4)
+    assert [i for batch in batches for i in batch] == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= 4
+        padded, real = lengths[batch[0]] * len(batch), sum(lengths[i] for i in batch)
+        assert padded <= 1.1 * real
+    assert [len(b) for b in batches] == [4, 4, 1, 3, 1]
