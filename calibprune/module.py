@@ -199,19 +199,16 @@ class PruningModule(pl.LightningModule):
 
         Which layer that is comes from one full run of the first block with these layer names.
         """
-        key = tuple(layers)
-        last = self._last_linear.get(key)
-        if last is None:
-            on_device = inputs.to(self.device) if self.offload_activations else inputs
-            self.active_token_mask = on_device.token_mask
-            order, out = linear_call_order(block, on_device, layers)
-            _check_finite(out)
-            if order:
-                self._last_linear[key] = order[-1]
-            return
         on_device = inputs.to(self.device) if self.offload_activations else inputs
         self.active_token_mask = on_device.token_mask
-        run_block_until(block, on_device, layers[last])
+        key = tuple(layers)
+        if key in self._last_linear:
+            run_block_until(block, on_device, layers[self._last_linear[key]])
+            return
+        order, out = linear_call_order(block, on_device, layers)
+        _check_finite(out)
+        if order:
+            self._last_linear[key] = order[-1]
 
     def _run(self, block: torch.nn.Module, inputs: BlockInputs) -> torch.Tensor:
         on_device = inputs.to(self.device) if self.offload_activations else inputs
