@@ -194,13 +194,18 @@ class PruningModule(pl.LightningModule):
         self.active_token_mask = None
         self.calibration = []
 
+    def _on_device(self, inputs: BlockInputs) -> BlockInputs:
+        """The batch on the compute device, its real-token mask made visible to the statistics hooks."""
+        on_device = inputs.to(self.device) if self.offload_activations else inputs
+        self.active_token_mask = on_device.token_mask
+        return on_device
+
     def _collect(self, block: torch.nn.Module, layers: dict[str, torch.nn.Linear], inputs: BlockInputs) -> None:
         """Run the block for its statistics only, up to the input of the last Linear layer it calls.
 
         Which layer that is comes from one full run of the first block with these layer names.
         """
-        on_device = inputs.to(self.device) if self.offload_activations else inputs
-        self.active_token_mask = on_device.token_mask
+        on_device = self._on_device(inputs)
         key = tuple(layers)
         if key in self._last_linear:
             run_block_until(block, on_device, layers[self._last_linear[key]])
@@ -211,9 +216,7 @@ class PruningModule(pl.LightningModule):
             self._last_linear[key] = order[-1]
 
     def _run(self, block: torch.nn.Module, inputs: BlockInputs) -> torch.Tensor:
-        on_device = inputs.to(self.device) if self.offload_activations else inputs
-        self.active_token_mask = on_device.token_mask
-        out = run_block(block, on_device)
+        out = run_block(block, self._on_device(inputs))
         _check_finite(out)
         return out
 

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import math
-import os
 
 import torch
+from lightning.pytorch.utilities import rank_zero_only
 from torch.nn import functional as F
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
@@ -61,7 +61,7 @@ class SelfGeneratedSource(CalibrationSource):
         chunks, losses = [], []
         batches = math.ceil(candidates / self.batch_size)
         bar = tqdm(total=batches * (length - 1), desc=f"generating calibration text ({candidates} sequences)",
-                   unit="tok", disable=not _is_rank_zero())
+                   unit="tok", disable=rank_zero_only.rank != 0)
         with bar, torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             for first in range(0, candidates, self.batch_size):
@@ -96,10 +96,6 @@ class _CountSteps(StoppingCriteria):
     def __call__(self, input_ids: torch.LongTensor, scores: object = None, **kwargs: object) -> torch.BoolTensor:
         self.bar.update(1)
         return torch.zeros(input_ids.shape[0], dtype=torch.bool, device=input_ids.device)
-
-
-def _is_rank_zero() -> bool:
-    return int(os.environ.get("LOCAL_RANK", os.environ.get("RANK", "0"))) == 0
 
 
 def _sequence_nll(model: torch.nn.Module, ids: torch.Tensor) -> torch.Tensor:
