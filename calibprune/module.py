@@ -26,6 +26,7 @@ from calibprune.modeling.capture import (
     run_block,
     run_block_until,
 )
+from calibprune.modeling.heap import reuse_freed_memory
 from calibprune.modeling.loading import EMBEDDED_MODEL, load_model, load_tokenizer
 from calibprune.modeling.placement import Onloaded, Resident, Streamed
 from calibprune.modeling.safetensors_io import SafetensorsCheckpoint
@@ -136,8 +137,9 @@ class PruningModule(pl.LightningModule):
 
     @override
     def on_predict_start(self) -> None:
-        """Forget the calibration tokens of any earlier run."""
+        """Forget the calibration tokens of any earlier run; keep freed activation memory for reuse."""
         self._tokens = hashlib.sha256()
+        reuse_freed_memory()
 
     @override
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:

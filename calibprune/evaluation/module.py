@@ -11,6 +11,7 @@ from typing_extensions import override
 
 from calibprune.evaluation.results import TaskResult
 from calibprune.evaluation.scorers import SCORERS
+from calibprune.modeling.heap import reuse_freed_memory
 from calibprune.modeling.loading import EMBEDDED_MODEL, load_model, load_tokenizer
 
 
@@ -58,6 +59,11 @@ class EvaluationModule(pl.LightningModule):
     def setup(self, stage: str) -> None:
         """Build one scorer per task of the datamodule's plans (Lightning sets the datamodule up first)."""
         self.scorers = nn.ModuleList([SCORERS[plan.kind](plan) for plan in self.trainer.datamodule.plans])
+
+    @override
+    def on_test_start(self) -> None:
+        """Keep freed activation memory on the heap for the next batch (no page faults per batch)."""
+        reuse_freed_memory()
 
     @override
     def test_step(self, batch: Any, batch_idx: int, dataloader_idx: int = 0) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
-import functools
-
 import torch
 from torch import nn
 
+from calibprune.modeling.heap import return_freed_memory
 from calibprune.modeling.safetensors_io import SafetensorsCheckpoint
 from calibprune.modeling.streaming import materialise, release
 
@@ -43,7 +40,7 @@ class Onloaded(Resident):
     def offload(self, index: int, block: nn.Module) -> None:
         """Move block ``index`` back to the CPU."""
         block.to("cpu")
-        _return_freed_memory()
+        return_freed_memory()
 
 
 class Streamed(Onloaded):
@@ -67,19 +64,4 @@ class Streamed(Onloaded):
     def offload(self, index: int, block: nn.Module) -> None:
         """Free block ``index``'s weights (its pruned copy is on disk by then)."""
         release(block)
-        _return_freed_memory()
-
-
-@functools.cache
-def _malloc_trim():
-    try:
-        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc: nothing to trim
-        return None
-
-
-def _return_freed_memory() -> None:
-    """Give freed heap memory back to the OS: glibc keeps freed tensors of a few MB, so RSS would grow per block."""
-    trim = _malloc_trim()
-    if trim is not None:
-        trim(0)
+        return_freed_memory()
