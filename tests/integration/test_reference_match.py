@@ -17,11 +17,11 @@ import math
 
 import pytest
 import torch
-import torch.nn.functional as F
 from transformers import AutoModelForCausalLM
 from typing_extensions import override
 
 from benchmarks import reference
+from benchmarks.prune_benchmark import c4_windows, perplexity, wikitext_windows
 from calibprune.callbacks import BlockCallback, Magnitude, SparseGPT, Wanda
 from calibprune.datamodules import CalibrationDataModule
 from calibprune.modeling.blocks import decoder_blocks, linear_layers
@@ -37,22 +37,10 @@ NSAMPLES, SEQLEN, PPL_WINDOWS = 16, 256, 32
 MIN_AGREEMENT = 0.9999
 
 
-# ---- data -------------------------------------------------------------------------------------------------------
-def c4_windows(tokenizer, nsamples: int, seqlen: int, seed: int = 0) -> torch.Tensor:
-    """Random non-overlapping ``seqlen`` windows of the concatenated, tokenised C4 training documents."""
-    ids: list[int] = []
-    with open(shared_source("c4") / "train.jsonl", encoding="utf-8") as f:
-        for line in f:
-            ids += tokenizer(json.loads(line)["text"]).input_ids + [tokenizer.eos_token_id]
-            if len(ids) >= 8 * nsamples * seqlen:
-                break
-    chunks = torch.tensor(ids[: len(ids) // seqlen * seqlen]).reshape(-1, seqlen)
-    return chunks[torch.randperm(len(chunks), generator=torch.Generator().manual_seed(seed))[:nsamples]]
-
-
+# ---- data: the benchmark's own windows and perplexity ---------------------------------------------------------
 @pytest.fixture(scope="module")
 def calibration(tmp_path_factory, tokenizer):
-    input_ids = c4_windows(tokenizer, NSAMPLES, SEQLEN)
+    input_ids = c4_windows(tokenizer, shared_source("c4") / "train.jsonl", NSAMPLES, SEQLEN, seed=0)
     path = tmp_path_factory.mktemp("calibration") / "c4-16x256.pt"
     torch.save({"input_ids": input_ids, "attention_mask": torch.ones_like(input_ids)}, path)
     return path, input_ids
@@ -60,19 +48,7 @@ def calibration(tmp_path_factory, tokenizer):
 
 @pytest.fixture(scope="module")
 def wikitext(tokenizer):
-    rows = (json.loads(line)["text"] for line in open(shared_source("wikitext") / "test.jsonl", encoding="utf-8"))
-    ids = tokenizer("\n\n".join(rows), return_tensors="pt").input_ids[0]
-    return ids[: PPL_WINDOWS * SEQLEN].reshape(PPL_WINDOWS, SEQLEN)
-
-
-@torch.no_grad()
-def perplexity(model, windows: torch.Tensor) -> float:
-    """exp of the mean next-token loss over non-overlapping windows."""
-    nll = 0.0
-    for batch in windows.split(8):
-        logits = model(batch, use_cache=False).logits[:, :-1].float()
-        nll += F.cross_entropy(logits.reshape(-1, logits.shape[-1]), batch[:, 1:].reshape(-1), reduction="sum").item()
-    return math.exp(nll / (windows.shape[0] * (windows.shape[1] - 1)))
+    return wikitext_windows(tokenizer, shared_source("wikitext") / "test.jsonl", PPL_WINDOWS, SEQLEN)
 
 
 # ---- running both implementations -------------------------------------------------------------------------------
