@@ -23,6 +23,9 @@ class TaskResult:
             for ``ppl`` the delta-method ``ppl * stderr(nll)``; ``None`` for corpus BLEU or below two items.
         n: items scored (test examples, or windows of ``seqlen`` tokens for perplexity).
         num_fewshot: exemplars per prompt (``None`` for perplexity).
+        per_item: one value per scored item, in item order, from which ``value`` is computed (0/1 correctness
+            for ``acc``/``acc_norm``/``exact_match``, each window's mean token NLL for ``nll``/``ppl``), for
+            paired tests between models on the same items; ``None`` where not recorded (e.g. corpus BLEU).
     """
 
     task: str
@@ -31,6 +34,7 @@ class TaskResult:
     stderr: float | None
     n: int
     num_fewshot: int | None = None
+    per_item: list[float] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -17,7 +17,7 @@ RESULTS = [
 def test_result_records_round_trip_through_json():
     data = json.loads(json.dumps([r.to_dict() for r in RESULTS]))
     assert [TaskResult.from_dict(d) for d in data] == RESULTS
-    assert set(data[0]) == {"task", "metric", "value", "stderr", "n", "num_fewshot"}
+    assert set(data[0]) == {"task", "metric", "value", "stderr", "n", "num_fewshot", "per_item"}
 
 
 def test_mean_metric_and_side_by_side_table():
