@@ -24,6 +24,7 @@ from calibprune.callbacks.tensorboard import PruningInspector
 from calibprune.checks import check_model_path
 from calibprune.cli_errors import describe_error, one_line_error
 from calibprune.cli_flags import SHORT_FLAGS, apply_short_flags, expand_shorthands, pruning_methods
+from calibprune.console import StageProgressBar, quiet_console
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
@@ -107,10 +108,13 @@ class CalibpruneCLI(LightningCLI):
         config = self._get(self.config_init, "trainer", default={})
         if self.subcommand in LOGGED and config.get("logger") in (None, True):
             kwargs["logger"] = run_logger(self._get(self.config, "log_dir"), self.subcommand)
+        callbacks = config.get("callbacks") or []
+        callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
+        if self.subcommand in LOGGED and config.get("enable_progress_bar") is not False:
+            callbacks.append(StageProgressBar())
         if self.subcommand == "prune":
-            callbacks = config.get("callbacks") or []
-            callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
-            kwargs["callbacks"] = [*callbacks, PruningInspector(), BlockBatchProgress()]
+            callbacks += [PruningInspector(), BlockBatchProgress()]
+        kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 
     def prune(self, **kwargs: Any) -> None:
@@ -163,6 +167,7 @@ def configure_console_logging() -> None:
 def main(args: list[str] | None = None) -> None:
     """Run the ``calibprune`` command line; bad input ends with a one-line error and exit status 2."""
     configure_console_logging()
+    quiet_console()
     try:
         CalibpruneCLI(
             PruningModule,

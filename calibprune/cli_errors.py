@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _OWN_MESSAGE = re.compile(r"^\s*-?\s*(--\S.*)$")
 _PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
@@ -52,3 +54,19 @@ def describe_error(err: BaseException) -> str:
     if "LinAlgError" in names and not str(err).startswith("--"):
         return f"--method.percdamp: {err}; accepted: a larger damping (default 0.01)"
     return str(err)
+
+
+@contextmanager
+def renamed_flags(names: dict[str, str]) -> Iterator[None]:
+    """Re-raise a ``ValueError`` that starts with a flag of ``names`` under the flag the user knows.
+
+    E.g. ``prune --eval_limit 0``: the evaluation datamodule says ``--limit``, the user typed ``--eval_limit``.
+    """
+    try:
+        yield
+    except ValueError as err:
+        message = str(err)
+        for old, new in names.items():
+            if re.match(rf"{re.escape(old)}(?![\w.])", message):
+                raise ValueError(new + message[len(old) :]) from None
+        raise

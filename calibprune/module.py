@@ -130,6 +130,13 @@ class PruningModule(pl.LightningModule):
             self._scratch = tempfile.TemporaryDirectory(prefix="calibprune-stream-")
             self._workdir_path = Path(self._scratch.name)
 
+    def discard_workdir(self) -> None:
+        """Delete the work directory of a failed run that cannot be resumed (rank 0; scratch folders too)."""
+        if self._scratch is not None:
+            self._scratch.cleanup()
+        elif self._workdir_path is not None and rank_zero_only.rank == 0:
+            WorkDir(self._workdir_path).remove()
+
     @property
     def max_length(self) -> int | None:
         """The model's context length, when its config states one."""
@@ -144,6 +151,8 @@ class PruningModule(pl.LightningModule):
     @override
     def predict_step(self, batch: dict[str, torch.Tensor], batch_idx: int) -> None:
         """Keep what the first decoder block receives for this calibration batch."""
+        if "input_ids" not in batch:  # magnitude pruning: a placeholder batch, no calibration
+            return
         _, blocks = decoder_blocks(self.model)
         home = self.placement.home(self.device)
         ids, mask = batch["input_ids"].to(home), batch["attention_mask"].to(home)
@@ -154,13 +163,14 @@ class PruningModule(pl.LightningModule):
     @override
     def on_predict_epoch_end(self) -> None:
         """Prune every decoder block in order once the calibration inputs are collected."""
-        if self.trainer.world_size > 1:
+        method = find_pruning_method(self.trainer.callbacks)
+        if self.trainer.world_size > 1 and method.needs_calibration:
             local = torch.tensor(len(self.calibration), device=self.device)
             fewest = self.trainer.strategy.reduce(local, reduce_op="min")
             if int(fewest) == 0:
                 world = self.trainer.world_size
                 raise ValueError(f"--data.nsamples must be at least the number of processes ({world})")
-        self.prune_blocks(find_pruning_method(self.trainer.callbacks))
+        self.prune_blocks(method)
 
     @torch.no_grad()
     def prune_blocks(self, method: PruningMethod) -> None:
