@@ -27,6 +27,7 @@ from lightning.pytorch import Trainer
 from calibprune.evaluation.cache import path_fingerprint
 from calibprune.evaluation.results import TaskResult
 from calibprune.loggers import tensorboard_logger
+from calibprune.saving import writable
 
 SCHEMA = 1
 DEFAULT_NAME = "results.json"
@@ -46,7 +47,7 @@ def check_output_path(output: str | None) -> None:
     if path.is_dir():
         raise ValueError(f"--output: {output!r} is a folder; accepted: a .json file path")
     parent = next(p for p in [path.absolute().parent, *path.absolute().parents] if p.exists())
-    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+    if not parent.is_dir() or not writable(parent):
         raise ValueError(f"--output: {str(parent)!r} is not a writable folder; accepted: a writable .json path")
 
 

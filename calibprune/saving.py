@@ -56,9 +56,21 @@ def check_save_path(path: str | Path, overwrite: bool = False) -> Path:
     parent = next(p for p in [path.absolute().parent, *path.absolute().parents] if p.exists())
     if not parent.is_dir():
         raise FileExistsError(f"--save_model: {str(parent)!r} is a file; accepted: a folder path")
-    if not os.access(parent, os.W_OK | os.X_OK):
+    if not writable(parent):
         raise PermissionError(f"--save_model: {str(parent)!r} is not writable; accepted: a path in a writable folder")
     return path
+
+
+def writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried: permission bits say little to root or on /proc)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        probe = tempfile.mkdtemp(prefix=".calibprune-probe-", dir=folder)
+    except OSError:
+        return False
+    os.rmdir(probe)
+    return True
 
 
 def target_lock(save_model: str | Path | None) -> AbstractContextManager[None]:
