@@ -77,6 +77,11 @@ def check_config(subcommand: str, config: Namespace) -> None:
         ValueError, FileExistsError, FileNotFoundError, PermissionError: naming the option.
     """
     check_devices(config.get("trainer") or Namespace())
+    from calibprune.modeling.loading import DTYPES
+
+    dtype = (config.get("model") or Namespace()).get("dtype")
+    if dtype is not None and dtype not in DTYPES:
+        raise ValueError(f"--model.dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
     data = config.get("data") or Namespace()
     if subcommand == "prune":
         _check_prune(config, data)
@@ -104,14 +109,16 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
     if config.get("save_model"):
         check_save_path(config.save_model, bool(config.get("overwrite")))
     check_output_path(config.get("output"))
+    for spec in calibration or []:
+        check_text_file(spec, data.get("text_field") or "text")
     model_config = local_model_config(config.model.model)
     if model_config is None:
         return
     context = model_config.get("max_position_embeddings")
-    seqlen = data.get("seqlen")
-    if context and isinstance(seqlen, int) and seqlen > context:
-        raise ValueError(f"{_flag(config, 'seqlen', 'data.seqlen')} {seqlen} exceeds the model's context of "
-                         f"{context} tokens")
+    for flag, seqlen in ((_flag(config, "seqlen", "data.seqlen"), data.get("seqlen")),
+                         ("--eval_seqlen", config.get("eval_seqlen") if tasks else None)):
+        if context and isinstance(seqlen, int) and seqlen > context:
+            raise ValueError(f"{flag} {seqlen} exceeds the model's context of {context} tokens")
     vocab = model_config.get("vocab_size")
     for spec in calibration or []:
         if Path(spec).suffix in (".pt", ".pth", ".bin") and Path(spec).is_file():
@@ -141,6 +148,35 @@ def _check_evaluate(config: Namespace, data: Namespace) -> None:
     if context and isinstance(seqlen, int) and seqlen > context:
         raise ValueError(f"{_flag(config, 'seqlen', 'data.seqlen')} {seqlen} exceeds the model's context of "
                          f"{context} tokens")
+
+
+def check_text_file(spec: str, text_field: str) -> None:
+    """Fail when a local ``.jsonl``/``.csv`` calibration file is missing or lacks the ``--data.text_field`` column.
+
+    Raises:
+        FileNotFoundError, ValueError: naming the option.
+    """
+    path = Path(spec)
+    if path.suffix not in (".jsonl", ".json", ".csv", ".parquet", ".txt"):
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"--calibration: text file {spec!r} does not exist")
+    columns: list[str] | None = None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if path.suffix == ".jsonl":
+                first = next((line for line in handle if line.strip()), None)
+                row = json.loads(first) if first is not None else None
+                columns = list(row) if isinstance(row, dict) else None
+            elif path.suffix == ".csv":
+                import csv
+
+                columns = next(csv.reader(handle), None)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return  # the source reports a malformed file with its own message
+    if columns is not None and text_field not in columns:
+        raise ValueError(f"--data.text_field {text_field!r} is not a column of {path.name}; columns: "
+                         f"{', '.join(columns)}")
 
 
 def local_model_config(name_or_path: str) -> dict[str, Any] | None:

@@ -21,6 +21,7 @@ from calibprune.report import sparsity_report
 from calibprune.results_file import calibration_entry, check_output_path, model_entry, write_results
 from calibprune.saving import target_lock
 from calibprune.study.spec import EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.study_checks import check_study
 from calibprune.summary import RunSummary
 
 
@@ -209,6 +210,7 @@ class PruningTrainer(Trainer):
         from calibprune.study.commands import run_and_report
 
         spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name)
+        check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
         run_and_report(spec, shard, report, run)
 
 
