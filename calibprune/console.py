@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import warnings
 
 from lightning.pytorch.callbacks import TQDMProgressBar
 from typing_extensions import override
 
-# Lightning's start-up lines ("GPU available: ...", "TPU available: ...", the litlogger tip, "Seed set to 0").
+# Lightning's start-up lines ("GPU available: ...", "TPU available: ...", the litlogger tip, "Seed set to 0"...);
+# other messages of these loggers (e.g. ``--data.show_samples`` through ``rank_zero_info``) still show.
 _BANNER_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.seed",
                    "lightning.pytorch.accelerators.cuda", "lightning.fabric.utilities.distributed")
+_BANNERS = re.compile(r"^(GPU available|TPU available|HPU available|IPU available|💡 Tip|Seed set to|"
+                      r"LOCAL_RANK: |Initializing distributed|-{10,}|distributed_backend=|All distributed processes "
+                      r"registered|You are using a CUDA device)")
+
+
+def _not_a_banner(record: logging.LogRecord) -> bool:
+    return not _BANNERS.match(record.getMessage().lstrip())
 _NOISE = (
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # Lightning's pytree helper on recent torch
     r".*predict returned None.*",  # the predict loop keeps the activations, not predictions
@@ -30,7 +39,9 @@ def interactive() -> bool:
 def quiet_console() -> None:
     """Silence the banners and warnings a user need not see; keep calibprune's own log lines and errors."""
     for name in _BANNER_LOGGERS:
-        logging.getLogger(name).setLevel(logging.WARNING)
+        logger = logging.getLogger(name)
+        if _not_a_banner not in logger.filters:
+            logger.addFilter(_not_a_banner)
     for pattern in _NOISE:
         warnings.filterwarnings("ignore", message=pattern)
     try:
