@@ -75,3 +75,5 @@ def check_prune_options(
     if method.needs_calibration and datamodule is None:
         raise ValueError(f"--data: {type(method).__name__} needs calibration data")
     check_output_path(output)
+    if output and not tasks:
+        raise ValueError("--output: prune writes the results of --tasks; pass --tasks too (e.g. '[wikitext]')")

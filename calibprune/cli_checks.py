@@ -109,6 +109,8 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
     if config.get("save_model"):
         check_save_path(config.save_model, bool(config.get("overwrite")))
     check_output_path(config.get("output"))
+    if config.get("output") and not tasks:
+        raise ValueError("--output: prune writes the results of --tasks; pass --tasks too (e.g. '[wikitext]')")
     for spec in calibration or []:
         check_text_file(spec, data.get("text_field") or "text")
     model_config = local_model_config(config.model.model)

@@ -124,6 +124,8 @@ CASES: dict[str, tuple[list[str], str]] = {
     "study bad format": (_study("--grid.calibration", "[{{sources: [gsm8k], format: few}}]"),
                          "--format must be one of zero-shot, icl, icl-cot"),
     "output not json": (_evaluate("--output", "results.txt"), "--output: 'results.txt' is not a .json file"),
+    "output is a folder": (_evaluate("--output", "{files}/thesis"), "is not a .json file"),
+    "prune output without tasks": (_prune("--output", "r.json"), "--output: prune writes the results of --tasks"),
     "resume without save_model": (_prune()[:-2] + ["--resume", "true"],
                                   "--resume needs --save_model"),
     # earlier cases (tests/cli/test_errors.py) that need no model
