@@ -22,7 +22,8 @@ class PruningMethod(BlockCallback):
     then :meth:`on_block_end` (reduce statistics across ranks, prune, remove hooks).
 
     Args:
-        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1).
+        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1) (default 0.5; with
+            ``N:M`` it is N/M, and a different explicit value is an error).
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``, ``4:8``: N pruned in every M consecutive
             input weights of a row; the ratio is then N/M).
         count_padding: count padded positions in the statistics, as the seed repo did (off: padding is
@@ -32,16 +33,12 @@ class PruningMethod(BlockCallback):
     needs_calibration = True
 
     def __init__(
-        self, sparsity_ratio: float = 0.5, sparsity_type: str = "unstructured", count_padding: bool = False
+        self,
+        sparsity_ratio: float | None = None,
+        sparsity_type: str = "unstructured",
+        count_padding: bool = False,
     ) -> None:
-        if sparsity_type != "unstructured":
-            structured = SparsityPattern.parse(sparsity_type, 0.0)
-            if sparsity_ratio not in (0.5, structured.ratio):  # 0.5 is the default, and the seed's habit
-                raise ValueError(
-                    f"--sparsity_ratio {sparsity_ratio} contradicts --sparsity_type {sparsity_type} "
-                    f"(which prunes {structured.ratio:g}); leave --sparsity_ratio out"
-                )
-        self.pattern = SparsityPattern.parse(sparsity_type, sparsity_ratio)
+        self.pattern = resolve_pattern(sparsity_type, sparsity_ratio)
         self.count_padding = count_padding
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._accumulators: dict[str, Any] = {}
@@ -127,6 +124,25 @@ class PruningMethod(BlockCallback):
         if weight is not None:
             target.copy_(weight)
         target.masked_fill_(mask.to(target.device), 0)
+
+
+def resolve_pattern(sparsity_type: str, sparsity_ratio: float | None) -> SparsityPattern:
+    """The sparsity pattern of ``--sparsity_type`` and ``--sparsity_ratio`` (``None``: not given).
+
+    Unstructured sparsity defaults to 0.5. ``N:M`` fixes the ratio to N/M: an explicit ratio must agree with it
+    (``--sparsity_ratio 0.5 --sparsity_type 2:4``, the seed's habit, does), any other is an error.
+    """
+    if sparsity_type == "unstructured":
+        return SparsityPattern.parse(sparsity_type, 0.5 if sparsity_ratio is None else sparsity_ratio)
+    structured = SparsityPattern.parse(sparsity_type, 0.0)
+    if sparsity_ratio is not None:
+        SparsityPattern.parse("unstructured", sparsity_ratio)  # a ratio outside [0, 1) is reported as such first
+        if abs(float(sparsity_ratio) - structured.ratio) > 1e-9:
+            raise ValueError(
+                f"--sparsity_ratio {sparsity_ratio:g} contradicts --sparsity_type {sparsity_type} "
+                f"(which prunes {structured.ratio:g}); leave --sparsity_ratio out"
+            )
+    return structured
 
 
 def find_pruning_method(callbacks: list[Callback]) -> PruningMethod:

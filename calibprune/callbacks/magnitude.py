@@ -15,7 +15,7 @@ class Magnitude(PruningMethod):
     """Prune the smallest-magnitude weights of each Linear layer (per matrix; per group for N:M).
 
     Args:
-        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1).
+        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1) (default 0.5; N/M with N:M).
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``, ``4:8``).
         count_padding: unused (magnitude pruning reads no calibration data).
     """

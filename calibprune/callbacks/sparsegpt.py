@@ -18,7 +18,7 @@ class SparseGPT(PruningMethod):
     their rows stacked; each keeps its own mask choice, so the result equals pruning them one by one.
 
     Args:
-        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1).
+        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1) (default 0.5; N/M with N:M).
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``, ``4:8``).
         count_padding: count padded positions in the Hessian, as the seed repo did.
         blocksize: columns pruned together between lazy OBS updates.
@@ -27,7 +27,7 @@ class SparseGPT(PruningMethod):
 
     def __init__(
         self,
-        sparsity_ratio: float = 0.5,
+        sparsity_ratio: float | None = None,
         sparsity_type: str = "unstructured",
         count_padding: bool = False,
         blocksize: int = 128,

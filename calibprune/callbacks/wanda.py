@@ -14,7 +14,7 @@ class Wanda(PruningMethod):
     """Prune by weight magnitude times input activation norm (Sun et al., 2023), row by row.
 
     Args:
-        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1).
+        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1) (default 0.5; N/M with N:M).
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``, ``4:8``).
         count_padding: count padded positions in the statistics, as the seed repo did.
         use_variant: Wanda's variant (unstructured only): per-row cumulative-sum threshold with alpha
@@ -23,7 +23,7 @@ class Wanda(PruningMethod):
 
     def __init__(
         self,
-        sparsity_ratio: float = 0.5,
+        sparsity_ratio: float | None = None,
         sparsity_type: str = "unstructured",
         count_padding: bool = False,
         use_variant: bool = False,
