@@ -66,6 +66,7 @@ class PruningMethod(BlockCallback):
             self.pattern = SparsityPattern(ratio=sum(layer_sparsity) / len(layer_sparsity))
         self.options = {"targets": self.selection.targets, "ignore": self.selection.ignore, **self.layers.options()}
         self.magnitude_fallback: list[str] = []
+        self.active_pattern = self.pattern  # the pattern of the block being pruned (per-block ratios)
         self._handles: list = []
         self._accumulators: dict[str, Any] = {}
         self._seen: list[tuple[torch.Tensor, Any]] = []
@@ -154,12 +155,12 @@ class PruningMethod(BlockCallback):
                 self.magnitude_fallback.append(self._prefix + name)
                 del calibrated[name]
         if calibrated:
-            self.prune_block(calibrated, self._accumulators, pattern)
+            self.active_pattern = pattern
+            self.prune_block(calibrated, self._accumulators)
         self._accumulators = {}
 
-    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, Any],
-                    pattern: SparsityPattern) -> None:
-        """Prune the block's matrices in place to ``pattern`` given their (shared) input statistics."""
+    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, Any]) -> None:
+        """Prune the block's matrices in place to :attr:`active_pattern` given their (shared) input statistics."""
         raise NotImplementedError
 
     def remove_hooks(self) -> None:

@@ -8,7 +8,6 @@ from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
 from calibprune.engine.magnitude import magnitude_mask
-from calibprune.engine.sparsity import SparsityPattern
 from calibprune.modeling.prunable import PrunableWeight
 
 
@@ -38,7 +37,6 @@ class Magnitude(PruningMethod):
         super().__init__(sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity)
 
     @override
-    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, Any],
-                    pattern: SparsityPattern) -> None:
+    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, Any]) -> None:
         for layer in layers.values():
-            self.apply_mask(layer, magnitude_mask(layer.weight, pattern))
+            self.apply_mask(layer, magnitude_mask(layer.weight, self.active_pattern))

@@ -7,7 +7,6 @@ from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
 from calibprune.engine.sparsegpt import sparsegpt_prune
-from calibprune.engine.sparsity import SparsityPattern
 from calibprune.engine.statistics import HessianAccumulator
 from calibprune.modeling.prunable import PrunableWeight
 
@@ -60,8 +59,7 @@ class SparseGPT(PruningMethod):
         return HessianAccumulator(layer.in_features, device=layer.weight.device)
 
     @override
-    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, HessianAccumulator],
-                    pattern: SparsityPattern) -> None:
+    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, HessianAccumulator]) -> None:
         groups: dict[int, list[str]] = {}
         for name in layers:
             groups.setdefault(id(statistics[name]), []).append(name)
@@ -70,6 +68,6 @@ class SparseGPT(PruningMethod):
             hessian = statistics[names[0]].hessian()
             stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
             sizes = [w.shape[0] for w in weights]
-            pruned, mask = sparsegpt_prune(stacked, hessian, pattern, self.blocksize, self.percdamp, sizes)
+            pruned, mask = sparsegpt_prune(stacked, hessian, self.active_pattern, self.blocksize, self.percdamp, sizes)
             for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes), strict=True):
                 self.apply_mask(layers[name], part, new)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
-from calibprune.engine.sparsity import SparsityPattern
 from calibprune.engine.statistics import SquaredNormAccumulator
 from calibprune.engine.wanda import wanda_mask
 from calibprune.modeling.prunable import PrunableWeight
@@ -52,8 +51,7 @@ class Wanda(PruningMethod):
         return SquaredNormAccumulator(layer.in_features, device=layer.weight.device)
 
     @override
-    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, SquaredNormAccumulator],
-                    pattern: SparsityPattern) -> None:
+    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, SquaredNormAccumulator]) -> None:
         for name, layer in layers.items():
             norms = statistics[name].norms()
-            self.apply_mask(layer, wanda_mask(layer.weight, norms, pattern, self.use_variant))
+            self.apply_mask(layer, wanda_mask(layer.weight, norms, self.active_pattern, self.use_variant))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import torch
 from torch import nn
@@ -78,6 +79,12 @@ class PrunableWeight:
         if self._inputs is None:
             return self.module.register_forward_pre_hook(lambda _m, args: hook(args[0], token_mask()))
         return self._inputs.register(self, hook, token_mask)
+
+    def register_forward_pre_hook(self, hook: Callable[[Any, tuple], None]):
+        """``hook(matrix, (inputs,))`` on every forward, as on an ``nn.Linear`` (an expert: its routed rows)."""
+        if self._inputs is None:
+            return self.module.register_forward_pre_hook(hook)
+        return self._inputs.register(self, lambda rows, _mask: hook(self, (rows,)), lambda: None)
 
 
 @dataclass

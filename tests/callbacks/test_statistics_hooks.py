@@ -25,9 +25,9 @@ def _recording(cls):
         seen: list
 
         @override
-        def prune_block(self, layers, statistics, pattern):
+        def prune_block(self, layers, statistics):
             self.seen = [*getattr(self, "seen", []), dict(statistics)]
-            super().prune_block(layers, statistics, pattern)
+            super().prune_block(layers, statistics)
 
     return Recording()
 
