@@ -10,9 +10,14 @@ from calibprune.trainer import PruningTrainer
 from tests.architectures.conftest import NSAMPLES, SEQLEN
 
 
-def prune(model_dir, method, token_file, before=None, save=None):
-    """Prune ``model_dir`` with ``method``; ``before(module)`` runs on the loaded model first. Returns the module."""
-    module = PruningModule(model=str(model_dir))
+def prune(model_dir, method, token_file, before=None, save=None, **options):
+    """Prune ``model_dir`` with ``method``; ``before(module)`` runs on the loaded model first. Returns the module.
+
+    ``options`` go to the :class:`PruningModule` (``stream=True``...).
+    """
+    module = PruningModule(model=str(model_dir), **options)
+    if save and (options.get("stream") or options.get("onload")):
+        module.configure_run(str(save))
     module.configure_model()
     if before is not None:
         before(module)

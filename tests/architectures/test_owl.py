@@ -96,3 +96,12 @@ def test_bad_owl_options():
         Wanda(0.7, layer_sparsity=[0.4, 0.6])
     with pytest.raises(ValueError, match="--sparsity_ratio must be in"):
         Wanda(layer_sparsity=[0.4, 1.2])
+
+
+@pytest.mark.parametrize("options", [{"onload": True, "offload_activations": True}, {"stream": True}],
+                         ids=["onload", "stream"])
+def test_owl_onloaded_or_streamed_equals_in_memory(deep_llama, arch_tokens, tmp_path, options):
+    reference = prune(deep_llama, Wanda(0.6, owl=True, owl_m=3.0), arch_tokens)
+    module = prune(deep_llama, Wanda(0.6, owl=True, owl_m=3.0), arch_tokens, save=tmp_path / "out", **options)
+    assert module.report["block_sparsity"] == reference.report["block_sparsity"]
+    assert module.report["layers"] == reference.report["layers"]
