@@ -61,12 +61,14 @@ class PruningMethod(BlockCallback):
         self.pattern = resolve_pattern(sparsity_type, sparsity_ratio)
         self.count_padding = count_padding
         self.selection = Selection(targets or [], ignore or [])
-        self.layers = LayerSparsity(self.pattern, sparsity_ratio is not None, layer_sparsity, owl, owl_m, owl_lambda)
+        explicit = sparsity_ratio is not None
+        self.block_sparsity = LayerSparsity(self.pattern, explicit, layer_sparsity, owl, owl_m, owl_lambda)
         if layer_sparsity is not None:
             self.pattern = SparsityPattern(ratio=sum(layer_sparsity) / len(layer_sparsity))
-        self.options = {"targets": self.selection.targets, "ignore": self.selection.ignore, **self.layers.options()}
+        self.options = {"targets": self.selection.targets, "ignore": self.selection.ignore,
+                        **self.block_sparsity.options()}
         self.magnitude_fallback: list[str] = []
-        self.active_pattern = self.pattern  # the pattern of the block being pruned (per-block ratios)
+        self._active_pattern = self.pattern
         self._handles: list = []
         self._accumulators: dict[str, Any] = {}
         self._seen: list[tuple[torch.Tensor, Any]] = []
@@ -74,18 +76,23 @@ class PruningMethod(BlockCallback):
 
     def prepare(self, pl_module: pl.LightningModule, plan: PruningPlan) -> None:
         """Called once before the first block: fix every block's sparsity ratio (OWL reads the dense model)."""
-        if self.layers.owl and not self.needs_calibration:
+        if self.block_sparsity.owl and not self.needs_calibration:
             raise ValueError(f"--method.owl needs calibration statistics; {type(self).__name__} reads none")
         self.magnitude_fallback = []
-        self.layers.prepare(pl_module, plan, self.count_padding)
+        self.block_sparsity.prepare(pl_module, plan, self.count_padding)
+
+    @property
+    def active_pattern(self) -> SparsityPattern:
+        """The sparsity pattern of the block being pruned (its own ratio with OWL or a per-block list)."""
+        return self._active_pattern
 
     def block_pattern(self, index: int) -> SparsityPattern:
         """The sparsity pattern of decoder block ``index``."""
-        return self.layers.pattern_of(index)
+        return self.block_sparsity.pattern_of(index)
 
     def report(self) -> dict[str, Any]:
         """Method facts for the sparsity report: block ratios, experts pruned by magnitude for lack of tokens."""
-        entry = self.layers.report()
+        entry = self.block_sparsity.report()
         if self.magnitude_fallback:
             entry["magnitude_fallback"] = list(self.magnitude_fallback)
         return entry
@@ -155,7 +162,7 @@ class PruningMethod(BlockCallback):
                 self.magnitude_fallback.append(self._prefix + name)
                 del calibrated[name]
         if calibrated:
-            self.active_pattern = pattern
+            self._active_pattern = pattern
             self.prune_block(calibrated, self._accumulators)
         self._accumulators = {}
 
