@@ -17,7 +17,7 @@ from calibprune.evaluation.results import TaskResult
 from calibprune.module import PruningModule
 from calibprune.report import sparsity_report
 from calibprune.saving import check_save_path
-from calibprune.study.spec import EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
 from calibprune.summary import RunSummary
 
 
@@ -142,6 +142,7 @@ class PruningTrainer(Trainer):
         shard: str | None = None,
         report: bool | None = None,
         run: bool = True,
+        analysis: AnalysisSpec | None = None,
     ) -> None:
         """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
 
@@ -159,8 +160,10 @@ class PruningTrainer(Trainer):
             shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. a SLURM array task).
             report: write the report after the run (default: yes, unless ``--shard`` is given).
             run: run the cells (``false``: only merge the shards' results and write the report).
+            analysis: the report's tests: reference set (default ``c4``), significance level, margins.
         """
         from calibprune.study.commands import run_and_report
 
-        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name)
+        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name,
+                         analysis or AnalysisSpec())
         run_and_report(spec, shard, report, run)

@@ -124,7 +124,29 @@ def run_study(spec: StudySpec, shard: Shard | None = None) -> list[dict[str, Any
     if not todo and not need_dense:
         return []
     path = results_path(spec.output_dir, shard)
+    if todo:
+        todo = _skip_unavailable(spec, todo, path)
     dense = DenseModel(spec)
     if need_dense:
         _evaluate_dense(spec, dense, path)
     return [run_cell(spec, dense, cell, path) for cell in todo]
+
+
+def _skip_unavailable(spec: StudySpec, todo: list[Cell], path: Path) -> list[Cell]:
+    """Check the cells' calibration data; record a ``skipped`` line for cells whose data is unavailable.
+
+    Skipped cells do not count as finished: the next run checks them again (e.g. once a copy is available).
+    """
+    from calibprune.modeling.loading import load_tokenizer
+    from calibprune.study.preflight import check_calibration
+
+    found = check_calibration(todo, load_tokenizer(spec.model.model), spec.data_dir)
+    runnable = []
+    for cell in todo:
+        title = cell.calibration.label if cell.calibration is not None else None
+        if title in found.unavailable:
+            append_record(path, _record("skipped", cell.cell_id, spec, index=cell.index, labels=cell.labels(),
+                                        params=cell.params(), reason=found.unavailable[title]))
+        else:
+            runnable.append(cell)
+    return runnable

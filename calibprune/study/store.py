@@ -53,5 +53,5 @@ def read_records(output_dir: str | Path) -> list[dict[str, Any]]:
 
 
 def finished_ids(output_dir: str | Path) -> set[str]:
-    """Ids of the cells (and dense evaluations) already recorded in ``output_dir``."""
-    return {record["id"] for record in read_records(output_dir)}
+    """Ids of the cells (and dense evaluations) already recorded in ``output_dir`` (skipped cells excluded)."""
+    return {record["id"] for record in read_records(output_dir) if record["kind"] != "skipped"}
