@@ -132,12 +132,14 @@ class ScanEntry:
         nsamples: numbers of sequences (default: the grid's).
         seqlen: sequence lengths (default: the grid's).
         seeds: seeds (default: the grid's).
+        methods: titles of the methods scanned (default: every method running that set).
     """
 
     calibration: str = ""
     nsamples: list[int] | None = None
     seqlen: list[int] | None = None
     seeds: list[int] | None = None
+    methods: list[str] | None = None
 
 
 @dataclass
@@ -268,6 +270,9 @@ class StudySpec:
         for scan in grid.scans:
             if scan.calibration not in titles:
                 raise ValueError(f"grid.scans[].calibration: unknown title {scan.calibration!r}; titles: {titles}")
+            methods = [m.label for m in grid.methods]
+            if scan.methods is not None and not set(scan.methods) <= set(methods):
+                raise ValueError(f"grid.scans[].methods: unknown method titles {scan.methods}; titles: {methods}")
             for flag, values in (("nsamples", scan.nsamples), ("seqlen", scan.seqlen), ("seeds", scan.seeds)):
                 if values is not None and (not values or any(not isinstance(v, int) or v < 0 for v in values)):
                     raise ValueError(f"grid.scans[].{flag}: a non-empty list of integers expected, got {values}")

@@ -101,6 +101,8 @@ def test_method_subsets_and_scans_add_cells_once():
     assert {(c.nsamples, c.seqlen) for c in wanda if c.calibration.label == "c4"} == {(8, 64), (4, 64), (32, 64),
                                                                                      (8, 32)}
     assert len({c.cell_id for c in cells}) == len(cells) and [c.index for c in cells] == list(range(len(cells)))
+    data["grid"]["scans"][0]["methods"] = ["Wanda 50%"]
+    assert len(expand_cells(spec_from_dict(data))) == len(cells) - 2 * 2  # SparseGPT's nsamples scan dropped
     plain = expand_cells(spec_from_dict(grid(methods=[{"method": "SparseGPT"}], nsamples=[8], seeds=[0, 1])))
     subset = {c.cell_id for c in sparsegpt}
     assert {c.cell_id for c in plain if c.calibration.label == "c4"} <= subset  # the subset does not change ids
@@ -112,6 +114,7 @@ def test_method_subsets_and_scans_add_cells_once():
         ({"methods": [{"method": "Wanda", "calibration": ["C5"]}]}, r"grid.methods\[\].calibration: unknown"),
         ({"scans": [{"calibration": "C5", "nsamples": [4]}]}, r"grid.scans\[\].calibration: unknown title 'C5'"),
         ({"scans": [{"calibration": "c4", "nsamples": []}]}, r"grid.scans\[\].nsamples"),
+        ({"scans": [{"calibration": "c4", "nsamples": [4], "methods": ["Nope"]}]}, r"grid.scans\[\].methods"),
     ],
 )
 def test_bad_subsets_and_scans_are_refused(overrides, message):
