@@ -8,7 +8,7 @@ Two tests per comparison of column ``a`` with column ``b`` on one row (task and 
   resamples items within each task (stratified) and compares the average of the task means. Perplexity rows
   compare mean NLL (a perplexity ratio of ``exp(difference)``).
 - **over seeds** (calibration-sampling noise): the per-seed values of the row, a paired t-test when both columns
-  ran the same seeds, else Welch's t-test; none with fewer than two seeds a side.
+  ran the same seeds, else Welch's t-test; none with fewer than two seeds a side, or without any spread.
 
 A family (one row, one method group, one nsamples/seqlen setting, one kind of test) is corrected with Holm's
 step-down procedure; a difference is *significant* when its adjusted p-value is below ``alpha``.
@@ -158,8 +158,12 @@ def _seed_test(data: ItemData, wanted: list[tuple[str, str]], a: tuple, b: tuple
         return None
     if set(xs) == set(ys):
         seeds = sorted(xs, key=str)
-        return stats.paired_t_test([xs[s] for s in seeds], [ys[s] for s in seeds])
-    return stats.welch_t_test(list(xs.values()), list(ys.values()))
+        result = stats.paired_t_test([xs[s] for s in seeds], [ys[s] for s in seeds])
+    else:
+        result = stats.welch_t_test(list(xs.values()), list(ys.values()))
+    # No spread at all over seeds (e.g. deterministic ellipses against a set stuck on one answer): the t statistic
+    # is undefined, so there is no seed test rather than a p-value of 0.
+    return None if result.low == result.high else result
 
 
 def compare(summary: Summary, data: ItemData, row: Row, a: tuple, b: tuple, resamples: int = 2000,

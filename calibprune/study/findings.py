@@ -31,6 +31,16 @@ REPRODUCED, NOT_REPRODUCED, INCONCLUSIVE, NOT_TESTED = "reproduced", "not reprod
 PRETRAINING = ("c4", "pile", "redpajama", "oscar")
 ARITHMETIC = ("gsm8k", "svamp", "mawps")
 NLI = ("esnli", "anli_r1", "anli_r2", "anli_r3", "rte")
+# The findings, and the calibration sets each needs (reported as "not tested" when a study lacks them).
+FINDINGS = {
+    1: ("C4 is not the best calibration set; the Pile is the best pre-training set", "C4 and the Pile"),
+    2: ("Arithmetic data calibrates as well as or better than pre-training data", "C4 and GSM8K, SVAMP or MAWPS"),
+    3: ("A task's own data does not necessarily help that task most", "a task's own set and another set"),
+    4: ("ICL helps every category; CoT helps only arithmetic tasks",
+        "GSM8K or e-SNLI in ICL and zero-shot (or ICL w/ CoT) formats"),
+    5: ("Longer calibration sequences and more in-context pairs help; nonsense data hurts",
+        "C4 and ellipses/random strings, C4 at several seqlen, or GSM8K with num_incontext"),
+}
 
 
 @dataclass
@@ -114,11 +124,15 @@ def _equivalent(c: Comparison, margin_acc: float, margin_ppl: float, reference_m
 
 def _judge(claim: Claim, analysis: AnalysisSpec) -> None:
     c = claim.comparison
+    claim.label = INCONCLUSIVE
     equivalent = _equivalent(c, analysis.accuracy_margin, analysis.perplexity_margin, claim.reference_mean)
     tests = ", ".join(f"{t.test} p={t.p_value:.3g} (Holm {p:.3g})" for t, p in ((c.item, c.item_p_holm),
                                                                               (c.seed, c.seed_p_holm)) if t)
-    direction = "better" if c.better else "worse"
-    claim.reason = f"{c.a_title} {direction} than {c.b_title} by {abs(c.difference):.4g}; {tests or 'no test'}"
+    if c.difference == 0:
+        claim.reason = f"{c.a_title} equal to {c.b_title}; {tests or 'no test'}"
+    else:
+        direction = "better" if c.better else "worse"
+        claim.reason = f"{c.a_title} {direction} than {c.b_title} by {abs(c.difference):.4g}; {tests or 'no test'}"
     if claim.expected == "better":
         if c.significant:
             claim.label = REPRODUCED if c.better else NOT_REPRODUCED

@@ -79,23 +79,24 @@ def _skipped(records: list[dict[str, Any]]) -> str:
 
 
 def findings_markdown(findings: list[Finding]) -> str:
-    """The paper's findings, one table per finding: method, evidence row, label, then each claim and its test."""
-    if not findings:
-        return "## The paper's findings\n\nNo finding could be tested: the study lacks the calibration sets.\n"
+    """The paper's findings in order: per finding, a table per (method, evidence row) of its claims and tests."""
+    from calibprune.study.findings import FINDINGS
+
     parts = ["## The paper's findings\n", "Computed from the results by `calibprune.study.findings` (rules in its "
              "docstring): a claim is *reproduced* when its difference is significant in the paper's direction "
              "(or, for \"as well as\", the two sets are equivalent within the margin), *not reproduced* when it is "
-             "significant the other way (or equivalent where the paper claims a gain), else *inconclusive*.\n"]
-    number = None
-    for finding in findings:
-        if finding.number != number:
-            number = finding.number
-            parts.append(f"### {finding.number}. {finding.statement}\n")
-            parts.append("| method | evidence | label | claim | claim's label | test |\n|---|---|---|---|---|---|")
-        for i, claim in enumerate(finding.claims):
-            head = [finding.method, finding.evidence, f"**{finding.label}**"] if i == 0 else ["", "", ""]
-            parts.append("| " + " | ".join([*head, claim.text, claim.label, claim.reason]) + " |")
-        parts.append("")
+             "significant the other way (or equivalent where the paper claims a gain), else *inconclusive*; "
+             "significant means every test that could run has a Holm-adjusted p below alpha.\n"]
+    for number, (text, needs) in FINDINGS.items():
+        parts.append(f"### {number}. {text}\n")
+        mine = [f for f in findings if f.number == number]
+        if not mine:
+            parts.append(f"**not tested**: the study lacks the sets it needs ({needs}).\n")
+        for finding in mine:
+            parts.append(f"*{finding.statement}* — {finding.method}, {finding.evidence}: **{finding.label}**\n")
+            parts.append("| claim | label | evidence and test |\n|---|---|---|")
+            parts += [f"| {c.text} | {c.label} | {c.reason} |" for c in finding.claims]
+            parts.append("")
     return "\n".join(parts) + "\n"
 
 

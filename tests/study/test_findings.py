@@ -27,6 +27,8 @@ def test_a_paper_like_study_reproduces_the_findings():
     assert found[(5, "Longer", "wikitext")] == REPRODUCED
     text = findings_markdown(findings)
     assert "### 1. C4 is not the best" in text and "Pile vs c4" in text and "Holm" in text
+    assert "### 3. A task's own data" in text and "**not tested**" not in text
+    assert findings_markdown([]).count("**not tested**") == 5
 
 
 def test_opposite_results_are_not_reproduced_and_noise_is_inconclusive():
