@@ -127,3 +127,30 @@ def test_a_pool_too_small_stops_the_study_before_any_pruning(tiny_spec, monkeypa
     tiny_spec.grid.nsamples = [64]
     run_study(tiny_spec)
     assert len(counting.prunes) == 1
+
+
+def test_a_cell_killed_mid_evaluation_resumes_after_its_last_task(tiny_spec, monkeypatch):
+    import calibprune.evaluation.api as api
+
+    real, calls = api.evaluate_model, []
+
+    def flaky(model, tokenizer, tasks, **kwargs):
+        calls.append((tuple(tasks), kwargs.get("cache") is not None))
+        if len(calls) == 4:  # dense wikitext, dense boolq, cell 0 wikitext, then cell 0 boolq dies
+            raise SimulatedCrash("killed while evaluating boolq")
+        return real(model, tokenizer, tasks, **kwargs)
+
+    tiny_spec.grid.seeds = [0]
+    monkeypatch.setattr(api, "evaluate_model", flaky)
+    with pytest.raises(SimulatedCrash):
+        run_study(tiny_spec)
+    partial = [r for r in read_records(tiny_spec.output_dir, partial=True) if r["kind"] == "partial"]
+    assert sorted(r["task"] for r in partial) == ["boolq", "wikitext", "wikitext"]  # dense: 2 tasks, cell: 1
+    calls.clear()
+    records = run_study(tiny_spec)
+    assert calls == [(("boolq",), False), (("wikitext",), False), (("boolq",), False)]
+    first = records[0]
+    assert {r["task"] for r in first["results"]} == {"wikitext", "boolq"}
+    assert set(first["timings"]["tasks_s"]) == {"wikitext", "boolq"}
+    report = write_report(tiny_spec.output_dir, plots=False, tensorboard=False)
+    assert report.cells_done == 2
