@@ -100,13 +100,28 @@ def findings_markdown(findings: list[Finding]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _timings(records: list[dict[str, Any]]) -> str:
+def _timings(records: list[dict[str, Any]], expected: int | None = None) -> str:
     cells = [r for r in records if r["kind"] == "cell"]
-    if not cells:
-        return ""
-    prune = sum(r["timings"]["prune_s"] for r in cells)
-    evaluate = sum(r["timings"]["evaluate_s"] for r in cells)
-    return f"Time: {prune / 60:.1f} min pruning, {evaluate / 60:.1f} min evaluating ({len(cells)} cells).\n"
+    dense = [r for r in records if r["kind"] == "dense" and "evaluate_s" in r.get("timings", {})]
+    text = ""
+    if dense:
+        text += f"Dense model: {dense[-1]['timings']['evaluate_s'] / 60:.1f} min evaluating. "
+    if cells:
+        prune = sum(r["timings"]["prune_s"] for r in cells)
+        evaluate = sum(r["timings"]["evaluate_s"] for r in cells)
+        text += f"Time: {prune / 60:.1f} min pruning, {evaluate / 60:.1f} min evaluating ({len(cells)} cells). "
+    left = None if expected is None else expected - len(cells)
+    if left:
+        if cells:
+            each = sum(r["timings"]["prune_s"] + r["timings"]["evaluate_s"] for r in cells) / len(cells)
+            basis = f"the mean of the {len(cells)} finished cells, {each / 60:.1f} min each"
+        elif dense:
+            each = dense[-1]["timings"]["evaluate_s"]
+            basis = f"the dense model's evaluation time, {each / 60:.1f} min, pruning not included"
+        else:
+            return text + "\n"
+        text += f"Projected for the {left} cells left: {left * each / 3600:.1f} h on this machine (at {basis})."
+    return text + "\n" if text else ""
 
 
 def markdown_report(summary: Summary, records: list[dict[str, Any]], done: int, expected: int | None,
@@ -115,7 +130,7 @@ def markdown_report(summary: Summary, records: list[dict[str, Any]], done: int, 
     """The report's Markdown: title, progress, skipped sets, table with marks, notes, findings, plots."""
     analysis = analysis or AnalysisSpec()
     progress = f"{done}/{expected}" if expected is not None else str(done)
-    parts = [f"# {summary.name}\n", f"Cells finished: {progress}. {_timings(records)}", _skipped(records),
+    parts = [f"# {summary.name}\n", f"Cells finished: {progress}. {_timings(records, expected)}", _skipped(records),
              markdown_table(summary, comparisons), STD_NOTE + "\n"]
     if comparisons:
         parts.append(TEST_NOTE.format(alpha=analysis.alpha, resamples=analysis.resamples) + "\n")

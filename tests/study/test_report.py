@@ -112,3 +112,13 @@ def test_report_writes_tables_plots_and_tensorboard(tmp_path):
 def test_report_of_an_empty_folder_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no results"):
         write_report(tmp_path)
+
+
+def test_report_projects_the_time_of_the_cells_left(tmp_path):
+    from calibprune.study.report import _timings
+
+    cells = [r for r in records() if r["kind"] == "cell"]
+    assert "Projected for the 4 cells left: 0.0 h" in _timings(cells, expected=10)  # 3 s a cell
+    assert "Projected" not in _timings(cells, expected=6)
+    dense = {"kind": "dense", "timings": {"evaluate_s": 3600.0}}
+    assert "Projected for the 6 cells left: 6.0 h" in _timings([dense], expected=6)
