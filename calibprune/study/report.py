@@ -124,9 +124,44 @@ def _timings(records: list[dict[str, Any]], expected: int | None = None) -> str:
     return text + "\n" if text else ""
 
 
+def throughput_table(records: list[dict[str, Any]], dense_owner: str | None = None) -> str:
+    """Seconds and items per second of each task: the dense evaluation (finished, or its partial tasks) and cells.
+
+    Args:
+        records: the study's records, ``partial`` ones included.
+        dense_owner: id of the dense evaluation, to read its partial tasks when it has not finished.
+    """
+    rows: dict[str, tuple[int | None, float]] = {}
+    dense = [r for r in records if r["kind"] == "dense" and r.get("timings", {}).get("tasks_s")]
+    if dense:
+        items = {r["task"]: r["n"] for r in dense[-1]["results"]}
+        rows = {task: (items.get(task), s) for task, s in dense[-1]["timings"]["tasks_s"].items()}
+    else:
+        for record in records:
+            if record["kind"] == "partial" and dense_owner is not None and record.get("owner") == dense_owner:
+                n = record["results"][0]["n"] if record["results"] else None
+                rows[record["task"]] = (n, record["timings"]["evaluate_s"])
+    cell_s: dict[str, list[float]] = {}
+    for record in records:
+        if record["kind"] == "cell":
+            for task, s in (record.get("timings", {}).get("tasks_s") or {}).items():
+                cell_s.setdefault(task, []).append(s)
+    if not rows and not cell_s:
+        return ""
+    lines = ["Evaluation time per task on this machine (the dense model, and the mean over finished cells):\n",
+             "| task | items | dense s | dense items/s | cells' mean s |", "|---|---:|---:|---:|---:|"]
+    for task in dict.fromkeys([*rows, *cell_s]):
+        n, s = rows.get(task, (None, None))
+        mean = f"{sum(cell_s[task]) / len(cell_s[task]):.1f}" if task in cell_s else "-"
+        rate = f"{n / s:.2f}" if n and s else "-"
+        lines.append(f"| {task} | {n or '-'} | {'-' if s is None else f'{s:.1f}'} | {rate} | {mean} |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown_report(summary: Summary, records: list[dict[str, Any]], done: int, expected: int | None,
                     plots: list[Path], comparisons: list[Comparison] | None = None,
-                    findings: list[Finding] | None = None, analysis: AnalysisSpec | None = None) -> str:
+                    findings: list[Finding] | None = None, analysis: AnalysisSpec | None = None,
+                    throughput: str = "") -> str:
     """The report's Markdown: title, progress, skipped sets, table with marks, notes, findings, plots."""
     analysis = analysis or AnalysisSpec()
     progress = f"{done}/{expected}" if expected is not None else str(done)
@@ -136,6 +171,7 @@ def markdown_report(summary: Summary, records: list[dict[str, Any]], done: int, 
         parts.append(TEST_NOTE.format(alpha=analysis.alpha, resamples=analysis.resamples) + "\n")
     if findings is not None:
         parts.append(findings_markdown(findings))
+    parts.append(throughput)
     parts += [f"![{path.stem}](plots/{path.name})\n" for path in plots]
     return "\n".join(part for part in parts if part)
 
@@ -184,7 +220,11 @@ def write_report(output_dir: str | Path, plots: bool = True, tensorboard: bool =
         from calibprune.study.hparams import write_hparams
 
         files.append(write_hparams(records, folder / "tensorboard"))
-    text = markdown_report(summary, records, done, expected, images, comparisons, findings, analysis)
+    from calibprune.study.cells import dense_id
+
+    owner = dense_id(spec) if spec is not None else None
+    throughput = throughput_table(read_records(folder, partial=True), owner)
+    text = markdown_report(summary, records, done, expected, images, comparisons, findings, analysis, throughput)
     (folder / "report.md").write_text(text, encoding="utf-8")
     files.append(folder / "report.md")
     log.info("report of %s: %s", folder, ", ".join(str(p) for p in files))

@@ -122,3 +122,13 @@ def test_report_projects_the_time_of_the_cells_left(tmp_path):
     assert "Projected" not in _timings(cells, expected=6)
     dense = {"kind": "dense", "timings": {"evaluate_s": 3600.0}}
     assert "Projected for the 6 cells left: 6.0 h" in _timings([dense], expected=6)
+
+
+def test_throughput_table_from_the_dense_partial_tasks():
+    from calibprune.study.report import throughput_table
+
+    partial = [{"kind": "partial", "id": f"d/{t}", "owner": "d", "task": t, "timings": {"evaluate_s": s},
+                "results": [{"task": t, "n": 200}]} for t, s in (("boolq", 100.0), ("rte", 50.0))]
+    table = throughput_table(partial, "d")
+    assert "| boolq | 200 | 100.0 | 2.00 | - |" in table and "| rte | 200 | 50.0 | 4.00 | - |" in table
+    assert throughput_table(partial, "other") == ""
