@@ -75,7 +75,7 @@ def check_calibration(cells: list[Cell], tokenizer: Any, data_dir: str | None) -
                                         data_dir=data_dir)
                 tokens = source.pool_tokens(context)
             except DataUnavailableError as err:
-                unavailable[title] = f"{spec}: {str(err).splitlines()[0]}"
+                unavailable[title] = str(err).splitlines()[0]
                 log.warning("calibration set %r skipped: %s", title, unavailable[title])
                 break
             pools[title].append(tokens)
