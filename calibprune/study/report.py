@@ -91,7 +91,7 @@ def findings_markdown(findings: list[Finding]) -> str:
         parts.append(f"### {number}. {text}\n")
         mine = [f for f in findings if f.number == number]
         if not mine:
-            parts.append(f"**not tested**: the study lacks the sets it needs ({needs}).\n")
+            parts.append(f"**not tested**: no finished cells hold the sets it needs ({needs}).\n")
         for finding in mine:
             parts.append(f"*{finding.statement}* — {finding.method}, {finding.evidence}: **{finding.label}**\n")
             parts.append("| claim | label | evidence and test |\n|---|---|---|")
@@ -193,7 +193,7 @@ def write_report(output_dir: str | Path, plots: bool = True, tensorboard: bool =
     """
     folder = Path(output_dir)
     records = read_records(folder)
-    if not any(r["kind"] in ("cell", "dense") for r in records):
+    if not read_records(folder, partial=True):
         raise FileNotFoundError(f"--output_dir: no results*.jsonl records in {str(folder)!r}")
     summary = summarise(records)
     done = sum(r["kind"] == "cell" for r in records)
