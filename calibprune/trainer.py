@@ -20,7 +20,7 @@ from calibprune.module import PruningModule
 from calibprune.report import sparsity_report
 from calibprune.results_file import calibration_entry, check_output_path, model_entry, write_results
 from calibprune.saving import target_lock
-from calibprune.study.spec import EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
 from calibprune.study_checks import check_study
 from calibprune.summary import RunSummary
 
@@ -189,6 +189,7 @@ class PruningTrainer(Trainer):
         shard: str | None = None,
         report: bool | None = None,
         run: bool = True,
+        analysis: AnalysisSpec | None = None,
     ) -> None:
         """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
 
@@ -206,10 +207,12 @@ class PruningTrainer(Trainer):
             shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. a SLURM array task).
             report: write the report after the run (default: yes, unless ``--shard`` is given).
             run: run the cells (``false``: only merge the shards' results and write the report).
+            analysis: the report's tests: reference set (default ``c4``), significance level, margins.
         """
         from calibprune.study.commands import run_and_report
 
-        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name)
+        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name,
+                         analysis or AnalysisSpec())
         check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
         run_and_report(spec, shard, report, run)
 
