@@ -13,7 +13,7 @@ from typing_extensions import override
 from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.callbacks.layer_sparsity import LayerSparsity
 from calibprune.engine.magnitude import magnitude_mask
-from calibprune.engine.sparsity import SparsityPattern
+from calibprune.engine.sparsity import SparsityPattern, resolve_pattern
 from calibprune.modeling.plan import PruningPlan
 from calibprune.modeling.prunable import PrunableWeight
 from calibprune.modeling.targets import Selection
@@ -193,25 +193,6 @@ class PruningMethod(BlockCallback):
         if weight is not None:
             target.copy_(weight)
         target.masked_fill_(mask.to(target.device), 0)
-
-
-def resolve_pattern(sparsity_type: str, sparsity_ratio: float | None) -> SparsityPattern:
-    """The sparsity pattern of ``--sparsity_type`` and ``--sparsity_ratio`` (``None``: not given).
-
-    Unstructured sparsity defaults to 0.5. ``N:M`` fixes the ratio to N/M: an explicit ratio must agree with it
-    (``--sparsity_ratio 0.5 --sparsity_type 2:4``, the seed's habit, does), any other is an error.
-    """
-    if sparsity_type == "unstructured":
-        return SparsityPattern.parse(sparsity_type, 0.5 if sparsity_ratio is None else sparsity_ratio)
-    structured = SparsityPattern.parse(sparsity_type, 0.0)
-    if sparsity_ratio is not None:
-        SparsityPattern.parse("unstructured", sparsity_ratio)  # a ratio outside [0, 1) is reported as such first
-        if abs(float(sparsity_ratio) - structured.ratio) > 1e-9:
-            raise ValueError(
-                f"--sparsity_ratio {sparsity_ratio:g} contradicts --sparsity_type {sparsity_type} "
-                f"(which prunes {structured.ratio:g}); leave --sparsity_ratio out"
-            )
-    return structured
 
 
 def find_pruning_method(callbacks: list[Callback]) -> PruningMethod:

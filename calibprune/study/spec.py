@@ -27,6 +27,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from calibprune.engine.sparsity import resolve_pattern
 from calibprune.modeling.loading import EMBEDDED_MODEL
 
 
@@ -56,7 +57,8 @@ class MethodEntry:
 
     Attributes:
         method: ``Wanda``, ``SparseGPT``, ``Magnitude`` or the import path of a ``PruningMethod`` subclass.
-        sparsity_ratio: fraction of weights pruned in every Linear layer.
+        sparsity_ratio: fraction of weights pruned in every Linear layer (default: 0.5, or N/M for ``N:M``; an
+            explicit ratio that contradicts ``N:M`` is an error when the method is built).
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``).
         options: further constructor arguments of the method (e.g. ``{use_variant: true}``).
         name: title in the tables (default: e.g. ``Wanda 50%`` or ``SparseGPT 2:4``).
@@ -65,11 +67,15 @@ class MethodEntry:
     """
 
     method: str = "Wanda"
-    sparsity_ratio: float = 0.5
+    sparsity_ratio: float | None = None
     sparsity_type: str = "unstructured"
     options: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
     calibration: list[str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.sparsity_ratio is None:  # stored resolved, so a cell's id does not depend on how it was written
+            self.sparsity_ratio = resolve_pattern(self.sparsity_type, None).ratio
 
     @property
     def label(self) -> str:

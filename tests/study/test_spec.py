@@ -120,3 +120,13 @@ def test_method_subsets_and_scans_add_cells_once():
 def test_bad_subsets_and_scans_are_refused(overrides, message):
     with pytest.raises(ValueError, match=message):
         spec_from_dict(grid(**overrides))
+
+
+def test_method_entry_ratio_defaults_to_the_pattern_and_an_explicit_contradiction_fails():
+    from calibprune.study.spec import MethodEntry
+
+    assert MethodEntry().sparsity_ratio == 0.5
+    assert MethodEntry(sparsity_type="1:4").sparsity_ratio == 0.25
+    assert MethodEntry(sparsity_type="1:4").build().pattern.ratio == 0.25
+    with pytest.raises(ValueError, match="--sparsity_ratio 0.5 contradicts --sparsity_type 1:4"):
+        MethodEntry(sparsity_type="1:4", sparsity_ratio=0.5).build()
