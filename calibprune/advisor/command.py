@@ -55,7 +55,11 @@ class AdviseOptions:
         if template is None:
             raise ValueError("--data: advise needs the calibration settings (nsamples, seqlen, seed, data_dir)")
         for candidate in parsed:  # unknown sources, bad formats and mixtures fail here, before the model loads
-            candidate.datamodule(template)
+            try:
+                candidate.datamodule(template)
+            except ValueError as err:
+                reason = str(err).removeprefix("--calibration: ")
+                raise ValueError(f"--candidates {candidate.spec}: {reason}") from None
         names = [*PROXIES, "combined"]
         if proxy not in names:
             raise ValueError(f"--proxy: unknown proxy {proxy!r}; accepted: {', '.join(names)}")
