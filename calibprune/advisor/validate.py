@@ -31,12 +31,15 @@ def candidate_spec(calibration: dict[str, Any]) -> str:
     return spec if calibration.get("format", "icl") == "icl" else f"{spec}@{calibration['format']}"
 
 
-def ground_truth(study_dir: str | Path, targets: list[str]) -> tuple[dict[str, dict[str, list[float]]], float, dict]:
-    """Per candidate spec, per target, the pruned perplexity of every seed (in seed order); the study's seconds.
+Truth = dict[str, dict[str, dict[int, list[float]]]]  # spec -> target -> seed -> per-window mean token NLL
 
-    The combined target is the geometric mean of the targets' perplexities, seed by seed.
+
+def ground_truth(study_dir: str | Path, targets: list[str]) -> tuple[Truth, float, dict[str, str]]:
+    """Per candidate spec, per target, per seed: the pruned model's per-window NLLs; the study's seconds; labels.
+
+    Only seeds that every candidate has are kept (a partly finished study compares like with like).
     """
-    truth: dict[str, dict[str, dict[int, float]]] = {}
+    truth: Truth = {}
     seconds, labels = 0.0, {}
     for record in read_records(study_dir):
         seconds += sum(record.get("timings", {}).values())
@@ -44,14 +47,26 @@ def ground_truth(study_dir: str | Path, targets: list[str]) -> tuple[dict[str, d
             continue
         spec = candidate_spec(record["params"]["calibration"])
         labels[spec] = record["labels"]["calibration"]
-        ppl = {r["task"]: r["value"] for r in record["results"] if r["metric"] == "ppl"}
-        seed = record["params"]["seed"]
+        windows = {r["task"]: r["per_item"] for r in record["results"] if r["metric"] == "nll"}
         for target in targets:
-            truth.setdefault(spec, {}).setdefault(target, {})[seed] = ppl[target]
-        truth[spec].setdefault(COMBINED_TARGET, {})[seed] = math.exp(
-            statistics.fmean(math.log(ppl[t]) for t in targets))
-    ordered = {spec: {t: [v[s] for s in sorted(v)] for t, v in per.items()} for spec, per in truth.items()}
-    return ordered, seconds, labels
+            truth.setdefault(spec, {}).setdefault(target, {})[record["params"]["seed"]] = windows[target]
+    common = set.intersection(*(set(per[targets[0]]) for per in truth.values())) if truth else set()
+    truth = {spec: {t: {s: v[s] for s in sorted(common)} for t, v in per.items()} for spec, per in truth.items()}
+    return truth, seconds, labels
+
+
+def perplexity(truth: Truth, spec: str, target: str, seeds: list[int], windows: dict[str, list[int]] | None = None
+               ) -> float:
+    """Mean over ``seeds`` of the perplexity over (resampled) windows; ``geomean``: of the targets' perplexities."""
+    if target == COMBINED_TARGET:
+        names = [t for t in truth[spec] if t != COMBINED_TARGET]
+        return math.exp(statistics.fmean(math.log(perplexity(truth, spec, t, seeds, windows)) for t in names))
+    values = []
+    for seed in seeds:
+        nll = truth[spec][target][seed]
+        chosen = windows[target] if windows else range(len(nll))
+        values.append(math.exp(statistics.fmean(nll[i] for i in chosen)))
+    return statistics.fmean(values)
 
 
 def predictions(advice: dict[str, Any], proxy: str, target: str) -> dict[str, float]:
@@ -82,19 +97,26 @@ def proxy_seconds(advice: dict[str, Any], proxy: str) -> float:
     return s["load"] + s["targets"] + s["sample"] + sum(s[part] for part in PART_COSTS[proxy])
 
 
-def evaluate_proxy(truth: dict[str, dict[str, list[float]]], advices: list[dict[str, Any]], proxy: str, target: str,
-                   draws: int, generator: torch.Generator) -> dict[str, Any]:
-    """Spearman, Kendall (point: mean over advisor runs vs the seed-mean truth; 95% bootstrap), top-1/top-3 hits."""
+def evaluate_proxy(truth: Truth, advices: list[dict[str, Any]], proxy: str, target: str, draws: int,
+                   generator: torch.Generator) -> dict[str, Any]:
+    """Spearman, Kendall (point: mean over advisor runs vs the seed-mean truth; 95% bootstrap), top-1/top-3 hits.
+
+    A bootstrap draw resamples the study's seeds and its evaluation windows (the same draw for every candidate)
+    and one advisor run.
+    """
     specs = sorted(truth)
-    mean_truth = [statistics.fmean(truth[s][target]) for s in specs]
+    first = truth[specs[0]]
+    seeds = sorted(first[next(iter(first))])
+    mean_truth = [perplexity(truth, s, target, seeds) for s in specs]
     runs = [[predictions(a, proxy, target)[s] for s in specs] for a in advices]
     rho = [spearman(r, mean_truth) for r in runs]
     tau = [kendall(r, mean_truth) for r in runs]
-    seeds = min(len(truth[s][target]) for s in specs)
+    window_counts = {t: len(first[t][seeds[0]]) for t in first}
     boot_rho, boot_tau = [], []
     for _ in range(draws):
-        chosen = torch.randint(0, seeds, (seeds,), generator=generator).tolist()
-        drawn = [statistics.fmean(truth[s][target][i] for i in chosen) for s in specs]
+        chosen = [seeds[i] for i in torch.randint(0, len(seeds), (len(seeds),), generator=generator).tolist()]
+        windows = {t: torch.randint(0, n, (n,), generator=generator).tolist() for t, n in window_counts.items()}
+        drawn = [perplexity(truth, s, target, chosen, windows) for s in specs]
         run = runs[int(torch.randint(0, len(runs), (1,), generator=generator))]
         boot_rho.append(spearman(run, drawn))
         boot_tau.append(kendall(run, drawn))
@@ -126,14 +148,15 @@ def validate(study_dir: str, advice_files: list[str], targets: list[str], draws:
     advisor_total = statistics.fmean(a["seconds"]["total"] for a in advices)
     return {"targets": targets, "study_seconds": study_seconds, "advisor_seconds": advisor_total,
             "advisor_fraction": advisor_total / study_seconds, "candidates": len(truth), "labels": labels,
-            "seeds": min(len(v[COMBINED_TARGET]) for v in truth.values()), "advisor_runs": len(advices),
-            "truth": {s: {t: statistics.fmean(v) for t, v in per.items()} for s, per in truth.items()},
+            "seeds": len(next(iter(next(iter(truth.values())).values()))), "advisor_runs": len(advices),
+            "truth": {s: {t: perplexity(truth, s, t, sorted(truth[s][targets[0]]))
+                          for t in [*targets, COMBINED_TARGET]} for s in truth},
             "results": results}
 
 
 def markdown(report: dict[str, Any]) -> str:
     """The validation tables: one per target, one row per proxy."""
-    lines = [f"{report['candidates']} candidates, ground truth over {report['seeds']} seeds, "
+    lines = [f"{report['candidates']} candidates, ground truth over {report['seeds']} seed(s), "
              f"{report['advisor_runs']} advisor runs. Full study: {report['study_seconds']:.0f} s of pruning and "
              f"evaluation; one advisor run (all proxies): {report['advisor_seconds']:.0f} s "
              f"({100 * report['advisor_fraction']:.1f}%).", ""]

@@ -14,8 +14,8 @@ def _cell(sources, fmt, seed, wikitext, c4, seconds=10.0):
     return {"kind": "cell", "id": f"{sources}{fmt}{seed}", "labels": {"calibration": "+".join(sources)},
             "params": {"calibration": {"sources": sources, "format": fmt}, "seed": seed},
             "timings": {"prune_s": seconds, "evaluate_s": seconds},
-            "results": [{"task": "wikitext", "metric": "ppl", "value": wikitext},
-                        {"task": "c4", "metric": "ppl", "value": c4}]}
+            "results": [{"task": "wikitext", "metric": "nll", "per_item": [math.log(wikitext)] * 2},
+                        {"task": "c4", "metric": "nll", "per_item": [math.log(c4)] * 2}]}
 
 
 def _row(candidate, wikitext, c4):
