@@ -17,8 +17,6 @@ from calibprune.advisor.scores import DESCRIPTIONS, PROXIES, TARGET_PROXIES, boo
 from calibprune.advisor.targets import Target, parse_targets
 from calibprune.datamodules.calibration import CalibrationDataModule
 
-DEFAULT_PROXY = "reconstruction"
-
 
 @dataclass
 class AdviseOptions:
