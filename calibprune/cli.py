@@ -40,13 +40,14 @@ SUBCOMMANDS: dict[str, tuple[type, type]] = {
     "prune": (PruningModule, CalibrationDataModule),
     "evaluate": (EvaluationModule, EvaluationDataModule),
     "study": (PruningModule, CalibrationDataModule),
+    "advise": (PruningModule, CalibrationDataModule),
 }
 # Trainer options that mean something without training; the others (epochs, gradient clipping...) are hidden.
 TRAINER_OPTIONS = frozenset({"accelerator", "strategy", "devices", "num_nodes", "precision", "logger", "callbacks",
                              "enable_progress_bar", "deterministic", "profiler", "plugins"})
 # Option strings of each subcommand's parser, to name the flag of an error as the user can type it.
 OPTIONS: dict[str, set[str]] = {}
-WITH_METHOD = ("prune", "study")  # subcommands taking ``--method``
+WITH_METHOD = ("prune", "study", "advise")  # subcommands taking ``--method``
 LOGGED = ("prune", "evaluate")  # subcommands with a TensorBoard run directory by default
 
 

@@ -72,7 +72,11 @@ def _evaluate_flags() -> list[ShortFlag]:
     ]
 
 
-SHORT_FLAGS: dict[str, list[ShortFlag]] = {"prune": _prune_flags(), "evaluate": _evaluate_flags()}
+SHORT_FLAGS: dict[str, list[ShortFlag]] = {
+    "prune": _prune_flags(),
+    "evaluate": _evaluate_flags(),
+    "advise": [flag for flag in _prune_flags() if flag.name != "calibration"],
+}
 
 
 def pruning_methods() -> dict[str, type[PruningMethod]]:

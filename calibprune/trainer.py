@@ -216,6 +216,52 @@ class PruningTrainer(Trainer):
         check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
         run_and_report(spec, shard, report, run)
 
+    def advise(
+        self,
+        model: PruningModule,
+        datamodule: CalibrationDataModule | None = None,
+        *,
+        candidates: list[str] | None = None,
+        targets: list[str] | None = None,
+        proxy: str = "reconstruction",
+        blocks: int = 2,
+        target_windows: int = 8,
+        target_offset: int = 0,
+        bootstrap: int = 200,
+        output_dir: str | None = "advice",
+        overwrite: bool = False,
+        plot: bool = True,
+    ) -> Any:
+        """Rank candidate calibration sets for a target by cheap proxies, without pruning the whole model.
+
+        Every candidate is drawn like ``--calibration`` (``--data.nsamples``, ``--data.seqlen``, ``--data.seed``,
+        ``--data.data_dir``; ``--data.calibration`` is not used) and scored against the target data on the dense
+        model; the table is printed and written to ``output_dir`` (Markdown, CSV, JSON, plot). Validation of the
+        proxies against full pruning and evaluation: ``docs/advisor/README.md``.
+
+        Args:
+            model: the dense model.
+            datamodule: sizes, seed and data folder of the candidates' calibration samples.
+            candidates: calibration sets to rank: ``--calibration`` sources, ``+`` for a mixture, ``@format`` for
+                task layouts, e.g. ``[c4, pile, self, c4+gsm8k, gsm8k@zero-shot]``.
+            targets: what the pruned model must serve: perplexity corpora and/or tasks, names as in ``--tasks``.
+            proxy: the ranking proxy: reconstruction (default), statistics, coverage, diversity, lexical,
+                likelihood or combined.
+            blocks: decoder blocks, from the first, pruned with each candidate's statistics by the probe.
+            target_windows: target sequences (perplexity windows or task prompts) of ``--data.seqlen`` tokens.
+            target_offset: skip the first target windows (e.g. those a later evaluation scores).
+            bootstrap: bootstrap draws over target sequences for the intervals and P(best) (0: none).
+            output_dir: folder for advice.{md,csv,json,png} (empty: print only).
+            overwrite: replace an advice already in ``output_dir``.
+            plot: write advice.png.
+        """
+        from calibprune.advisor.command import AdviseOptions, run_advice
+
+        options = AdviseOptions.check(candidates, targets, proxy, blocks, target_windows, target_offset, bootstrap,
+                                      output_dir, overwrite, plot, datamodule)
+        method = find_pruning_method(self.callbacks)
+        return run_advice(self, model, method, datamodule, options)
+
 
 def describe_evaluation(datamodule: EvaluationDataModule) -> str:
     """The evaluation line of the summary: tasks, perplexity window, limit."""

@@ -1,0 +1,122 @@
+"""``calibprune advise``: rank candidate calibration sets for a target without pruning the whole model."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from calibprune.advisor.candidates import Candidate, parse_candidates
+from calibprune.advisor.measure import Measurer
+from calibprune.advisor.ranking import best_probability, percentile_interval
+from calibprune.advisor.report import Advice, AdviceRow, console_text, write_advice
+from calibprune.advisor.scores import DESCRIPTIONS, PROXIES, TARGET_PROXIES, bootstrap, score_table
+from calibprune.advisor.targets import Target, parse_targets
+from calibprune.datamodules.calibration import CalibrationDataModule
+
+
+@dataclass
+class AdviseOptions:
+    """What ``advise`` ranks, against what, and how (validated before the model loads).
+
+    Attributes:
+        candidates: the candidate calibration sets.
+        targets: what the pruned model must serve.
+        proxy: the proxy that ranks.
+        blocks: decoder blocks probed.
+        target_windows: target sequences.
+        target_offset: target windows skipped.
+        bootstrap: bootstrap draws.
+        output_dir: where the advice is written.
+        plot: write the plot.
+    """
+
+    candidates: list[Candidate]
+    targets: list[Target]
+    proxy: str
+    blocks: int
+    target_windows: int
+    target_offset: int
+    bootstrap: int
+    output_dir: str | None
+    plot: bool
+
+    @classmethod
+    def check(cls, candidates: list[str] | None, targets: list[str] | None, proxy: str, blocks: int,
+              target_windows: int, target_offset: int, bootstrap: int, output_dir: str | None, overwrite: bool,
+              plot: bool, template: CalibrationDataModule | None) -> AdviseOptions:
+        """Parse and check every option; each error names its option."""
+        parsed = parse_candidates(candidates)
+        if template is None:
+            raise ValueError("--data: advise needs the calibration settings (nsamples, seqlen, seed, data_dir)")
+        for candidate in parsed:  # unknown sources, bad formats and mixtures fail here, before the model loads
+            try:
+                candidate.datamodule(template)
+            except ValueError as err:
+                reason = str(err).removeprefix("--calibration: ")
+                raise ValueError(f"--candidates {candidate.spec}: {reason}") from None
+        names = [*PROXIES, "combined"]
+        if proxy not in names:
+            raise ValueError(f"--proxy: unknown proxy {proxy!r}; accepted: {', '.join(names)}")
+        for flag, value, low in (("--blocks", blocks, 1), ("--target_windows", target_windows, 2),
+                                 ("--target_offset", target_offset, 0), ("--bootstrap", bootstrap, 0)):
+            if not isinstance(value, int) or value < low:
+                raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
+        if output_dir and Path(output_dir).exists() and not overwrite and any(Path(output_dir).glob("advice.*")):
+            raise FileExistsError(f"--output_dir {output_dir} already holds an advice; pass --overwrite true")
+        return cls(parsed, parse_targets(targets), proxy, blocks, target_windows, target_offset, bootstrap,
+                   output_dir, plot)
+
+
+def run_advice(trainer: Any, module: Any, method: Any, template: CalibrationDataModule,
+               options: AdviseOptions) -> Advice:
+    """Load the model, measure every candidate against every target, rank them, write and print the advice."""
+    start = time.perf_counter()
+    module.configure_model()
+    module.model.eval()
+    loaded = time.perf_counter()
+    measurer = Measurer(module, trainer, method, template, options.blocks)
+    states = [measurer.target(t, options.target_windows, options.target_offset) for t in options.targets]
+    targeted = time.perf_counter()
+    measures = [measurer.candidate(c, states) for c in options.candidates]
+    table, by_target = score_table(measures, states)
+    draws = bootstrap(measures, states, options.bootstrap, template.seed) if options.bootstrap else []
+    proxy = options.proxy
+    scores = table[proxy]
+    samples = torch.tensor([d[proxy] for d in draws], dtype=torch.float64) if draws else None
+    p_best = best_probability(samples).tolist() if samples is not None else [float("nan")] * len(scores)
+    rows = []
+    for i, m in enumerate(measures):
+        interval = percentile_interval(samples[:, i].tolist()) if samples is not None else (scores[i], scores[i])
+        rows.append(AdviceRow(
+            rank=0, candidate=m.candidate.spec,
+            score=scores[i], interval=interval, p_best=p_best[i],
+            proxies={p: table[p][i] for p in table},
+            per_target={t: {p: v[i] for p, v in by_target[t].items() if p in TARGET_PROXIES or p == "combined"}
+                        for t in by_target},
+            details={"moving_ttr": m.lexical, "zipf_exponent": m.zipf, "min_k_logprob": m.min_k,
+                     "effective_rank": m.diversity},
+            seconds=sum(m.timings.values()),
+        ))
+    rows.sort(key=lambda r: (r.score, r.candidate))
+    for position, row in enumerate(rows, start=1):
+        row.rank = position
+    seconds = {"load": loaded - start, "targets": targeted - loaded, "total": time.perf_counter() - start}
+    for part in ("sample", "lexical", "capture", "dense_pass", "prune_probe", "likelihood"):
+        seconds[part] = sum(m.timings.get(part, 0.0) for m in measures)
+    settings = {"model": str(module.model_name), "method": type(method).__name__,
+                "sparsity": f"{method.pattern.n}:{method.pattern.m}" if method.pattern.structured
+                else f"{method.pattern.ratio:g}",
+                "nsamples": template.nsamples, "seqlen": template.seqlen, "seed": template.seed,
+                "blocks": options.blocks, "target_windows": options.target_windows,
+                "target_offset": options.target_offset, "bootstrap": options.bootstrap,
+                "proxy_meaning": DESCRIPTIONS[proxy]}
+    advice = Advice(proxy, [t.name for t in options.targets], settings, rows, seconds)
+    if trainer.is_global_zero:
+        if options.output_dir:
+            write_advice(advice, options.output_dir, options.plot)
+        print(console_text(advice))
+    return advice
