@@ -13,6 +13,9 @@ from calibprune.tasks.encoding import bos_ids, encode_text
 
 log = logging.getLogger(__name__)
 
+# The space between the answer cue and a choice (lm-evaluation-harness's ``target_delimiter``).
+TARGET_DELIMITER = " "
+
 
 @dataclass(frozen=True)
 class ChoiceRequest:
@@ -22,13 +25,17 @@ class ChoiceRequest:
         context: prompt tokens (prefix, exemplars, test question), ending with the answer cue.
         continuations: the tokens of each choice after the context.
         label: index of the gold choice.
-        choice_chars: length of each choice string in characters (for length-normalised accuracy).
+        choice_chars: length of each choice string in characters, without the space that separates it from
+            the answer cue (lm-evaluation-harness's ``acc_norm`` divides by ``len(choice)`` of ``"yes"``, its
+            ``target_delimiter`` ``" "`` excluded).
+        index: position of the item in the task's test split (results are reported in this order).
     """
 
     context: list[int]
     continuations: tuple[list[int], ...]
     label: int
     choice_chars: tuple[int, ...]
+    index: int
 
     @property
     def length(self) -> int:
@@ -38,10 +45,11 @@ class ChoiceRequest:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One generated item: prompt tokens and the gold answer (a number or a reference translation)."""
+    """One generated item: prompt tokens, the gold answer (a number or a reference translation), its test index."""
 
     prompt: list[int]
     target: float | str
+    index: int
 
     @property
     def length(self) -> int:
@@ -120,9 +128,10 @@ def build_requests(
                     context=bos + pairs[0][0],
                     continuations=tuple(continuation for _, continuation in pairs),
                     label=example.label,
-                    choice_chars=tuple(len(choice) for choice in example.choices),
+                    choice_chars=tuple(len(choice.removeprefix(TARGET_DELIMITER)) for choice in example.choices),
+                    index=index,
                 )
             )
         else:
-            requests.append(GenerationRequest(prompt=encode_text(tokenizer, prompt, bos=True), target=example.target))
+            requests.append(GenerationRequest(encode_text(tokenizer, prompt, bos=True), example.target, index))
     return requests

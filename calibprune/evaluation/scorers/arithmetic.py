@@ -9,7 +9,7 @@ from typing_extensions import override
 
 from calibprune.evaluation.answers import numbers_match, parse_number
 from calibprune.evaluation.generation import greedy_generate
-from calibprune.evaluation.metrics import MeanWithStderr
+from calibprune.evaluation.metrics import PerItemValues
 from calibprune.evaluation.requests import EvaluationPlan, GenerationRequest
 from calibprune.evaluation.results import TaskResult
 from calibprune.evaluation.scorers.base import Scorer
@@ -29,7 +29,7 @@ class ArithmeticScorer(Scorer):
         super().__init__(plan)
         requested = self.settings.get("max_new_tokens")
         self.max_new_tokens = requested or (256 if self.settings.get("rationale") else 32)
-        self.exact_match = MeanWithStderr()
+        self.exact_match = PerItemValues()
 
     @override
     def update(
@@ -39,9 +39,9 @@ class ArithmeticScorer(Scorer):
         prompts = [request.prompt for request in batch]
         texts = greedy_generate(model, tokenizer, prompts, self.max_new_tokens, ARITHMETIC_STOPS, max_length)
         correct = [numbers_match(parse_number(t), float(r.target)) for t, r in zip(texts, batch, strict=True)]
-        self.exact_match.update(torch.tensor(correct, dtype=torch.float64))
+        self.exact_match.update([r.index for r in batch], torch.tensor(correct, dtype=torch.float64))
 
     @override
     def results(self) -> list[TaskResult]:
-        """The ``exact_match`` record."""
-        return [self.result("exact_match", *self.exact_match.compute())]
+        """The ``exact_match`` record, with each item's 0/1 correctness."""
+        return [self.result("exact_match", self.exact_match.compute())]
