@@ -97,10 +97,33 @@ def uses_rationale(task: Task, rationale: bool) -> bool:
     return rationale and task.kind == "arithmetic"
 
 
+def few_shot_prompts(
+    task: Task, tests: list[Example], pool: list[Example], k: int, seed: int, rationale: bool = False
+) -> list[str]:
+    """The few-shot prompt text (no BOS) of every test example, exemplars drawn with seed ``(seed, task, i)``.
+
+    Args:
+        task: the task whose template writes the prompt.
+        tests: test examples, in order.
+        pool: train examples to draw exemplars from.
+        k: exemplars per prompt.
+        seed: run seed.
+        rationale: exemplars with their chain of thought (arithmetic tasks only).
+    """
+    cot = uses_rationale(task, rationale)
+    if cot:
+        pool = [example for example in pool if example.rationale is not None]
+    prompts = []
+    for index, example in enumerate(tests):
+        exemplars = draw_exemplars(pool, k, example, exemplar_seed(seed, task.name, index)) if k else []
+        prompts.append(task.few_shot_text(exemplars, example, cot))
+    return prompts
+
+
 def build_requests(
     task: Task, tokenizer: Any, tests: list[Example], pool: list[Example], k: int, seed: int, rationale: bool = False
 ) -> list[ChoiceRequest | GenerationRequest]:
-    """Few-shot requests for every test example; exemplars are drawn per item with a seed from ``seed``.
+    """Few-shot requests for every test example, with the prompts of :func:`few_shot_prompts`.
 
     A prompt is one BOS, the exemplar pairs and the test question, encoded as calibration encodes task text.
 
@@ -113,14 +136,10 @@ def build_requests(
         seed: run seed.
         rationale: exemplars with their chain of thought (arithmetic tasks only).
     """
-    cot = uses_rationale(task, rationale)
-    if cot:
-        pool = [example for example in pool if example.rationale is not None]
     bos = bos_ids(tokenizer)
     requests: list[ChoiceRequest | GenerationRequest] = []
-    for index, example in enumerate(tests):
-        exemplars = draw_exemplars(pool, k, example, exemplar_seed(seed, task.name, index)) if k else []
-        prompt = task.few_shot_text(exemplars, example, cot)
+    prompts = few_shot_prompts(task, tests, pool, k, seed, rationale)
+    for index, (example, prompt) in enumerate(zip(tests, prompts, strict=True)):
         if task.kind == "multiple_choice":
             pairs = [encode_pair(tokenizer, prompt, choice) for choice in example.choices]
             requests.append(

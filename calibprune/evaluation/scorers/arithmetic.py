@@ -30,6 +30,7 @@ class ArithmeticScorer(Scorer):
         requested = self.settings.get("max_new_tokens")
         self.max_new_tokens = requested or (256 if self.settings.get("rationale") else 32)
         self.exact_match = PerItemValues()
+        self.generations: dict[int, str] = {}
 
     @override
     def update(
@@ -39,7 +40,13 @@ class ArithmeticScorer(Scorer):
         prompts = [request.prompt for request in batch]
         texts = greedy_generate(model, tokenizer, prompts, self.max_new_tokens, ARITHMETIC_STOPS, max_length)
         correct = [numbers_match(parse_number(t), float(r.target)) for t, r in zip(texts, batch, strict=True)]
+        self.generations.update((request.index, text) for request, text in zip(batch, texts, strict=True))
         self.exact_match.update([r.index for r in batch], torch.tensor(correct, dtype=torch.float64))
+
+    @property
+    def texts(self) -> list[str]:
+        """The generated answer of every item scored on this process (cut at its stop sequence), in item order."""
+        return [self.generations[index] for index in sorted(self.generations)]
 
     @override
     def results(self) -> list[TaskResult]:
