@@ -98,9 +98,20 @@ def uses_rationale(task: Task, rationale: bool) -> bool:
 
 
 def few_shot_prompts(
-    task: Task, tests: list[Example], pool: list[Example], k: int, seed: int, rationale: bool = False
+    task: Task,
+    tests: list[Example],
+    pool: list[Example],
+    k: int,
+    seed: int,
+    rationale: bool = False,
+    shared_exemplars: bool = False,
 ) -> list[str]:
-    """The few-shot prompt text (no BOS) of every test example, exemplars drawn with seed ``(seed, task, i)``.
+    """The few-shot prompt text (no BOS) of every test example.
+
+    Item ``i`` gets exemplars drawn with seed ``(seed, task, i)``; with ``shared_exemplars`` every item gets
+    the same ones, drawn once with seed ``(seed, task, -1)`` (one fixed prompt prefix per task, as the seed
+    code's fixed exemplars; its shared tokens are then computed once per batch). An item whose own question
+    is among the shared exemplars gets the next exemplars of the same draw instead.
 
     Args:
         task: the task whose template writes the prompt.
@@ -109,19 +120,34 @@ def few_shot_prompts(
         k: exemplars per prompt.
         seed: run seed.
         rationale: exemplars with their chain of thought (arithmetic tasks only).
+        shared_exemplars: the same exemplars for every item.
     """
     cot = uses_rationale(task, rationale)
     if cot:
         pool = [example for example in pool if example.rationale is not None]
     prompts = []
+    shared = draw_exemplars(pool, k, None, exemplar_seed(seed, task.name, -1)) if shared_exemplars and k else None
     for index, example in enumerate(tests):
-        exemplars = draw_exemplars(pool, k, example, exemplar_seed(seed, task.name, index)) if k else []
+        if not k:
+            exemplars = []
+        elif shared is not None and all(e.question != example.question for e in shared):
+            exemplars = shared
+        else:
+            item_seed = exemplar_seed(seed, task.name, -1 if shared_exemplars else index)
+            exemplars = draw_exemplars(pool, k, example, item_seed)
         prompts.append(task.few_shot_text(exemplars, example, cot))
     return prompts
 
 
 def build_requests(
-    task: Task, tokenizer: Any, tests: list[Example], pool: list[Example], k: int, seed: int, rationale: bool = False
+    task: Task,
+    tokenizer: Any,
+    tests: list[Example],
+    pool: list[Example],
+    k: int,
+    seed: int,
+    rationale: bool = False,
+    shared_exemplars: bool = False,
 ) -> list[ChoiceRequest | GenerationRequest]:
     """Few-shot requests for every test example, with the prompts of :func:`few_shot_prompts`.
 
@@ -135,10 +161,11 @@ def build_requests(
         k: exemplars per prompt.
         seed: run seed.
         rationale: exemplars with their chain of thought (arithmetic tasks only).
+        shared_exemplars: the same exemplars for every item (see :func:`few_shot_prompts`).
     """
     bos = bos_ids(tokenizer)
     requests: list[ChoiceRequest | GenerationRequest] = []
-    prompts = few_shot_prompts(task, tests, pool, k, seed, rationale)
+    prompts = few_shot_prompts(task, tests, pool, k, seed, rationale, shared_exemplars)
     for index, (example, prompt) in enumerate(zip(tests, prompts, strict=True)):
         if task.kind == "multiple_choice":
             pairs = [encode_pair(tokenizer, prompt, choice) for choice in example.choices]
