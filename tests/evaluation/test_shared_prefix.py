@@ -87,3 +87,11 @@ def test_evaluation_with_and_without_prefix_reuse_is_identical(tiny_llama, token
     for a, b in zip(reused, recomputed, strict=True):
         assert (a.metric, a.per_item) == (b.metric, b.per_item)
     assert [r.value for r in reused] == pytest.approx([r.value for r in recomputed])
+
+
+def test_shared_exemplars_is_a_setting_and_must_be_a_boolean():
+    from calibprune.datamodules.evaluation import EvaluationDataModule
+
+    assert EvaluationDataModule(["boolq"], shared_exemplars=True).settings("boolq")["shared_exemplars"] is True
+    with pytest.raises(ValueError, match="--shared_exemplars must be true or false"):
+        EvaluationDataModule(["boolq"], shared_exemplars="yes")
