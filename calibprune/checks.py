@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import torch
 from torch import nn
@@ -46,3 +47,33 @@ def check_causal_lm(model: nn.Module, name: str = "the model", flag: str = "--mo
     logits = model(input_ids=ids, attention_mask=torch.ones_like(ids), use_cache=False).logits.float()
     if not torch.allclose(logits[0, :-1], logits[1, :-1], rtol=1e-3, atol=1e-4, equal_nan=True):
         raise ValueError(f"{flag}: {name} is not causal (earlier positions see later tokens); {accepted}")
+
+
+def check_prune_options(
+    trainer: Any, model: Any, datamodule: Any, method: Any, save_model: str | None, overwrite: bool, resume: bool,
+    tasks: list[str] | None, output: str | None,
+) -> None:
+    """Every check of a ``prune`` job that needs no model: save target, resume, tasks, output, calibration.
+
+    Raises:
+        ValueError, FileExistsError, PermissionError: naming the option and what it accepts.
+    """
+    from calibprune.modeling.workdir import WorkDir
+    from calibprune.results_file import check_output_path
+    from calibprune.saving import check_save_path
+
+    if save_model:
+        check_save_path(save_model, overwrite)
+        if resume:
+            WorkDir(WorkDir.next_to(save_model)).read_manifest()
+    elif resume:
+        raise ValueError("--resume needs --save_model: finished blocks are kept in <save_model>.partial")
+    if tasks is not None and len(tasks) == 0:
+        raise ValueError("--tasks: empty list; accepted: perplexity corpora and tasks, e.g. '[wikitext, boolq]'")
+    if model.stream and tasks:
+        raise ValueError("--tasks needs the model in memory; with --model.stream, evaluate the saved model")
+    if method.needs_calibration and datamodule is None:
+        raise ValueError(f"--data: {type(method).__name__} needs calibration data")
+    check_output_path(output)
+    if output and not tasks:
+        raise ValueError("--output: prune writes the results of --tasks; pass --tasks too (e.g. '[wikitext]')")

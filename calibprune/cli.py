@@ -14,6 +14,7 @@ from datasets.exceptions import DatasetGenerationError
 from lightning.pytorch import Trainer
 from lightning.pytorch.cli import ArgsType, LightningArgumentParser, LightningCLI
 from lightning.pytorch.utilities import rank_zero_only
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from tqdm.auto import tqdm
 from typing_extensions import override
 
@@ -22,8 +23,10 @@ from calibprune.callbacks.progress import BlockBatchProgress
 from calibprune.callbacks.run_config import RunConfig
 from calibprune.callbacks.tensorboard import PruningInspector
 from calibprune.checks import check_model_path
-from calibprune.cli_errors import describe_error, one_line_error
+from calibprune.cli_checks import check_config, check_raw_args
+from calibprune.cli_errors import describe_error, one_line_error, typeable_flag
 from calibprune.cli_flags import SHORT_FLAGS, apply_short_flags, expand_shorthands, pruning_methods
+from calibprune.console import StageProgressBar, quiet_console
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
@@ -41,6 +44,8 @@ SUBCOMMANDS: dict[str, tuple[type, type]] = {
 # Trainer options that mean something without training; the others (epochs, gradient clipping...) are hidden.
 TRAINER_OPTIONS = frozenset({"accelerator", "strategy", "devices", "num_nodes", "precision", "logger", "callbacks",
                              "enable_progress_bar", "deterministic", "profiler", "plugins"})
+# Option strings of each subcommand's parser, to name the flag of an error as the user can type it.
+OPTIONS: dict[str, set[str]] = {}
 WITH_METHOD = ("prune", "study")  # subcommands taking ``--method``
 LOGGED = ("prune", "evaluate")  # subcommands with a TensorBoard run directory by default
 
@@ -62,7 +67,9 @@ class CalibpruneCLI(LightningCLI):
         self._building = subcommand
         self._model_class, self._datamodule_class = SUBCOMMANDS[subcommand]
         self.datamodule_class = self._datamodule_class
-        return super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        parser = super()._prepare_subcommand_parser(klass, subcommand, **kwargs)
+        OPTIONS[subcommand] = {option for action in parser._actions for option in action.option_strings}
+        return parser
 
     @override
     def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
@@ -95,11 +102,14 @@ class CalibpruneCLI(LightningCLI):
         if isinstance(args, dict):
             self.config = parser.parse_object(args)
         else:
-            self.config = parser.parse_args(expand_shorthands(list(sys.argv[1:] if args is None else args)))
+            raw = list(sys.argv[1:] if args is None else args)
+            check_raw_args(next((arg for arg in raw if arg in SUBCOMMANDS), None), raw)
+            self.config = parser.parse_args(expand_shorthands(raw))
         subcommand = self.config.get("subcommand")
         if subcommand:
             apply_short_flags(self.config[subcommand], subcommand)
             check_model_path(self.config[subcommand].model.model)
+            check_config(subcommand, self.config[subcommand])
 
     @override
     def instantiate_trainer(self, **kwargs: Any) -> Trainer:
@@ -107,10 +117,13 @@ class CalibpruneCLI(LightningCLI):
         config = self._get(self.config_init, "trainer", default={})
         if self.subcommand in LOGGED and config.get("logger") in (None, True):
             kwargs["logger"] = run_logger(self._get(self.config, "log_dir"), self.subcommand)
+        callbacks = config.get("callbacks") or []
+        callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
+        if self.subcommand in LOGGED and config.get("enable_progress_bar") is not False:
+            callbacks.append(StageProgressBar())
         if self.subcommand == "prune":
-            callbacks = config.get("callbacks") or []
-            callbacks = list(callbacks) if isinstance(callbacks, list) else [callbacks]
-            kwargs["callbacks"] = [*callbacks, PruningInspector(), BlockBatchProgress()]
+            callbacks += [PruningInspector(), BlockBatchProgress()]
+        kwargs["callbacks"] = callbacks
         return super().instantiate_trainer(**kwargs)
 
     def prune(self, **kwargs: Any) -> None:
@@ -138,6 +151,8 @@ USER_ERRORS = (
     DataUnavailableError,
     DatasetGenerationError,  # a malformed local --calibration file (``describe_error`` names the option)
     torch.linalg.LinAlgError,
+    PermissionError,
+    MisconfigurationException,  # Lightning's own checks of --trainer.* (described by ``describe_error``)
 )
 
 
@@ -163,6 +178,7 @@ def configure_console_logging() -> None:
 def main(args: list[str] | None = None) -> None:
     """Run the ``calibprune`` command line; bad input ends with a one-line error and exit status 2."""
     configure_console_logging()
+    quiet_console()
     try:
         CalibpruneCLI(
             PruningModule,
@@ -178,7 +194,9 @@ def main(args: list[str] | None = None) -> None:
         )
     except USER_ERRORS as err:
         choices = {"method": [cls.__name__ for cls in pruning_methods().values()]}
-        print(f"calibprune: error: {one_line_error(describe_error(err), choices)}", file=sys.stderr)
+        subcommand = next((arg for arg in args or sys.argv[1:] if arg in SUBCOMMANDS), None)
+        message = typeable_flag(one_line_error(describe_error(err), choices), OPTIONS.get(subcommand or "", set()))
+        print(f"calibprune: error: {message}", file=sys.stderr)
         sys.exit(2)
 
 

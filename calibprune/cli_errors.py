@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 _OWN_MESSAGE = re.compile(r"^\s*-?\s*(--\S.*)$")
 _PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
@@ -49,6 +51,57 @@ def describe_error(err: BaseException) -> str:
     if isinstance(err, FloatingPointError) and not str(err).startswith("--"):
         return (f"--model: {err}; the weights hold NaN/Inf or overflow in --model.dtype (float16: try bfloat16 or "
                 "float32)")
+    if "MisconfigurationException" in names:  # Lightning rejected a --trainer.* combination
+        return f"--trainer: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
     if "LinAlgError" in names and not str(err).startswith("--"):
         return f"--method.percdamp: {err}; accepted: a larger damping (default 0.01)"
     return str(err)
+
+
+@contextmanager
+def renamed_flags(names: dict[str, str]) -> Iterator[None]:
+    """Re-raise a ``ValueError`` that starts with a flag of ``names`` under the flag the user knows.
+
+    E.g. ``prune --eval_limit 0``: the evaluation datamodule says ``--limit``, the user typed ``--eval_limit``.
+    """
+    try:
+        yield
+    except ValueError as err:
+        message = str(err)
+        for old, new in names.items():
+            if re.match(rf"{re.escape(old)}(?![\w.])", message):
+                raise ValueError(new + message[len(old) :]) from None
+        raise
+
+
+_LEADING_FLAG = re.compile(r"^--([A-Za-z_][\w]*)(?![\w.])")
+
+
+def typeable_flag(message: str, options: set[str]) -> str:
+    """Name the message's leading flag as the user can type it: ``--batch_size`` becomes ``--data.batch_size``.
+
+    Classes report their own argument names; when such a name is no option of the subcommand, the nested
+    option of that name is used (``--method.<name>`` for a pruning method's arguments).
+
+    Args:
+        message: a one-line error starting with a flag.
+        options: every option string of the subcommand (empty: the message is returned as it is).
+    """
+    match = _LEADING_FLAG.match(message)
+    if match is None or not options or f"--{match.group(1)}" in options:
+        return message
+    name = match.group(1)
+    nested = sorted(option for option in options if option.count(".") == 1 and option.endswith(f".{name}"))
+    if nested:
+        return nested[0] + message[match.end() :]
+    if "--method" in options and name in _method_arguments():
+        return f"--method.{name}" + message[match.end() :]
+    return message
+
+
+def _method_arguments() -> set[str]:
+    import inspect
+
+    from calibprune.cli_flags import pruning_methods
+
+    return {name for cls in pruning_methods().values() for name in inspect.signature(cls.__init__).parameters}

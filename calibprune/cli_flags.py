@@ -147,7 +147,24 @@ def expand_shorthands(args: list[str]) -> list[str]:
             else:
                 out += [key, value]
         index += 1
-    return out
+    return _method_first(out)
+
+
+def _method_first(args: list[str]) -> list[str]:
+    """Move the last ``--method Class`` before the first ``--method.*`` option, so that its options apply to it.
+
+    ``--method.percdamp 0.05 --prune_method sparsegpt`` then means what it says, instead of setting an option of
+    the default method (which has none of that name).
+    """
+    selections = [i for i in range(len(args) - 1) if args[i] == "--method" and not _is_config(args[i + 1])]
+    options = [i for i, arg in enumerate(args) if arg.startswith("--method.")]
+    if not selections or not options or selections[-1] < options[0]:
+        return args
+    chosen = selections[-1]
+    pair = args[chosen : chosen + 2]
+    rest = args[:chosen] + args[chosen + 2 :]
+    first = next(i for i, arg in enumerate(rest) if arg.startswith("--method."))
+    return rest[:first] + pair + rest[first:]
 
 
 def _is_config(value: str) -> bool:

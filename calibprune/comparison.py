@@ -7,10 +7,15 @@ from typing import Any
 import torch
 from lightning.pytorch import Trainer
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.cli_errors import renamed_flags
+from calibprune.console import StageProgressBar
+from calibprune.datamodules.evaluation import EvaluationDataModule, default_window
 from calibprune.evaluation.api import evaluate_model
 from calibprune.evaluation.cache import ResultCache, path_fingerprint
 from calibprune.evaluation.results import TaskResult
+
+# ``prune``'s names of the evaluation options (the evaluation datamodule's errors say ``--limit``...).
+EVAL_FLAGS = {"--limit": "--eval_limit", "--seqlen": "--eval_seqlen", "--batch_size": "--eval_batch_size"}
 
 
 class DenseVsPruned:
@@ -20,45 +25,74 @@ class DenseVsPruned:
 
     Args:
         tasks: perplexity corpora and downstream tasks.
-        seqlen: tokens per perplexity window.
+        seqlen: tokens per perplexity window (``None``: 2048, or the model's context if shorter).
         batch_size: windows or items per forward pass.
         limit: first items (or windows) of each task.
         data_dir: folder with local copies ``<task>/{train,test}.jsonl``.
         seed: seed of the few-shot exemplar draw.
         cache: where the dense model's results are looked up and stored (``None``: the default cache folder).
+        device: where the model is evaluated (the pruning trainer's device; default: where the model is).
+        flags: names of the options in error messages, e.g. ``{"--limit": "--eval_limit"}``.
     """
 
     def __init__(
         self,
         tasks: list[str],
-        seqlen: int = 2048,
+        seqlen: int | None = None,
         batch_size: int = 8,
         limit: int | None = None,
         data_dir: str | None = None,
         seed: int = 0,
         cache: ResultCache | None = None,
+        device: torch.device | None = None,
+        flags: dict[str, str] | None = None,
     ) -> None:
         self.tasks = list(tasks)
         self.options: dict[str, Any] = dict(seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir,
                                             seed=seed)
-        EvaluationDataModule(tasks=self.tasks, **self.options)
+        self.flags = dict(flags or {})
+        with renamed_flags(self.flags):
+            self._datamodule = EvaluationDataModule(tasks=self.tasks, **self.options)
         self.cache = cache or ResultCache()
+        self.device = device
+
+    def fit_window(self, max_length: int | None) -> None:
+        """Fix the perplexity window once the model's context is known (the default, or a check of ``seqlen``)."""
+        if self.options["seqlen"] is None:
+            self.options["seqlen"] = default_window(max_length)
+        self._datamodule.seqlen = self.options["seqlen"]
+        with renamed_flags(self.flags):
+            self._datamodule.connect(None, max_length)
+
+    def settings(self, task: str) -> dict[str, Any]:
+        """Every option the results of ``task`` depend on."""
+        return self._datamodule.settings(task)
+
+    def describe(self) -> str:
+        """The evaluation line of the summary: tasks, perplexity window, limit."""
+        limit = self.options["limit"]
+        return (f"{', '.join(self.tasks)}; perplexity window {self.options['seqlen']} tokens"
+                f"{f', first {limit} items' if limit else ''}")
 
     def dense(self, model: torch.nn.Module, tokenizer: Any, name: str, dtype: str, progress: bool) -> list[TaskResult]:
         """Results of the dense model ``name`` loaded in ``dtype``, read from the cache when already known."""
         model_id = f"{path_fingerprint(name)}:{dtype}"
-        trainer = _trainer(model, progress)
+        trainer = _trainer(self.device or _device_of(model), progress)
         return evaluate_model(model, tokenizer, self.tasks, cache=self.cache, model_id=model_id, trainer=trainer,
                               **self.options)
 
     def pruned(self, model: torch.nn.Module, tokenizer: Any, progress: bool) -> list[TaskResult]:
         """Results of the pruned model in memory."""
-        return evaluate_model(model, tokenizer, self.tasks, trainer=_trainer(model, progress), **self.options)
+        trainer = _trainer(self.device or _device_of(model), progress)
+        return evaluate_model(model, tokenizer, self.tasks, trainer=trainer, **self.options)
 
 
-def _trainer(model: torch.nn.Module, progress: bool) -> Trainer:
-    """A one-device test-loop trainer on the model's device, quiet but for its progress bar."""
-    device = next(model.parameters()).device
+def _device_of(model: torch.nn.Module) -> torch.device:
+    return next(model.parameters()).device
+
+
+def _trainer(device: torch.device, progress: bool) -> Trainer:
+    """A one-device test-loop trainer on ``device``, quiet but for its progress bar."""
     return Trainer(
         accelerator="cpu" if device.type == "cpu" else device.type,
         devices=[device.index or 0] if device.type == "cuda" else 1,
@@ -67,4 +101,5 @@ def _trainer(model: torch.nn.Module, progress: bool) -> Trainer:
         enable_checkpointing=False,
         enable_model_summary=False,
         enable_progress_bar=progress,
+        callbacks=[StageProgressBar()] if progress else None,
     )

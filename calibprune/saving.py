@@ -2,28 +2,126 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
+from lightning.pytorch.utilities import rank_zero_only
 
 from calibprune.modeling.safetensors_io import INDEX_FILE, write_shard
 
 REPORT_NAME = "sparsity_report.json"
 
 
+# What ``save_pretrained`` and calibprune write into a saved model's folder; ``--overwrite`` replaces nothing else.
+_SAVED_NAMES = re.compile(
+    r"^(config\.json|generation_config\.json|sparsity_report\.json|model(-\d{5}-of-\d{5})?\.safetensors"
+    r"|model\.safetensors\.index\.json|tokenizer.*|special_tokens_map\.json|vocab\.(json|txt)|merges\.txt"
+    r"|added_tokens\.json|chat_template\.(jinja|json)|spiece\.model)$"
+)
+
+
 def check_save_path(path: str | Path, overwrite: bool = False) -> Path:
-    """Fail early, before any work, when the save path exists and ``overwrite`` is off."""
+    """Fail early, before any work, when the save path cannot be written or would replace what it must not.
+
+    ``--overwrite true`` replaces only a model folder written by calibprune (its files and
+    ``sparsity_report.json``); a file, or a folder holding anything else, is refused.
+
+    Raises:
+        FileExistsError: naming ``--save_model`` and what it accepts.
+        PermissionError: when the folder that would hold it is not writable.
+    """
     path = Path(path)
+    if path.is_file() or (path.exists() and not path.is_dir()):
+        raise FileExistsError(f"--save_model: {str(path)!r} is a file; accepted: a folder path")
     if path.exists() and not overwrite:
         raise FileExistsError(f"--save_model: {str(path)!r} already exists; pass --overwrite true to replace it")
+    if path.exists():
+        entries = sorted(entry.name for entry in path.iterdir())
+        foreign = [name for name in entries if not _SAVED_NAMES.match(name) or not (path / name).is_file()]
+        if foreign or (entries and REPORT_NAME not in entries):
+            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "") if foreign else f"no {REPORT_NAME}"
+            raise FileExistsError(
+                f"--save_model: {str(path)!r} is not a model saved by calibprune ({shown}); --overwrite true "
+                "replaces only such a folder: choose another path"
+            )
+    parent = next(p for p in [path.absolute().parent, *path.absolute().parents] if p.exists())
+    if not parent.is_dir():
+        raise FileExistsError(f"--save_model: {str(parent)!r} is a file; accepted: a folder path")
+    if not writable(parent):
+        raise PermissionError(f"--save_model: {str(parent)!r} is not writable; accepted: a path in a writable folder")
     return path
+
+
+def writable(folder: Path) -> bool:
+    """Whether a file can be created in ``folder`` (tried: permission bits say little to root or on /proc)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        probe = tempfile.mkdtemp(prefix=".calibprune-probe-", dir=folder)
+    except OSError:
+        return False
+    os.rmdir(probe)
+    return True
+
+
+def target_lock(save_model: str | Path | None) -> AbstractContextManager[None]:
+    """:func:`save_target_lock` on ``save_model``, taken by rank zero only (``nullcontext`` without a target)."""
+    if save_model is None or rank_zero_only.rank != 0:
+        return nullcontext()
+    return save_target_lock(save_model)
+
+
+def _lock_file(path: Path) -> Path:
+    return path.with_name(f".{path.name}.lock")
+
+
+@contextmanager
+def save_target_lock(path: str | Path) -> Iterator[None]:
+    """Hold ``.<name>.lock`` next to ``path`` for a whole run, so that two runs never write the same target.
+
+    Taking it also removes what a killed run left there: temp folders of an unfinished save.
+
+    Raises:
+        FileExistsError: naming ``--save_model`` when another live run holds the lock.
+    """
+    path = Path(path)
+    path.absolute().parent.mkdir(parents=True, exist_ok=True)
+    lock = _lock_file(path)
+    while True:
+        handle = open(lock, "a+")  # noqa: SIM115 - held until the run ends
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "?"
+            handle.close()
+            raise FileExistsError(
+                f"--save_model: another calibprune run (pid {holder}) is writing to {str(path)!r}; wait for it, "
+                "or choose another path"
+            ) from None
+        if lock.exists() and os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino:
+            break  # not a lock file its previous holder removed meanwhile
+        handle.close()
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(str(os.getpid()))
+        handle.flush()
+        for stale in path.absolute().parent.glob(f".{path.name}.tmp-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+        yield
+    finally:
+        lock.unlink(missing_ok=True)
+        handle.close()
 
 
 @contextmanager
@@ -35,9 +133,13 @@ def _atomic_dir(path: str | Path, overwrite: bool) -> Iterator[Path]:
     try:
         yield tmp
         tmp.chmod(0o755)
-        if path.exists():
-            shutil.rmtree(path)
-        os.replace(tmp, path)
+        if path.exists():  # a calibprune model (checked above): moved aside, replaced, then deleted
+            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-old-", dir=path.parent))
+            os.replace(path, old / path.name)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise

@@ -4,20 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from lightning.pytorch import Trainer
+from torch.utils.data import DataLoader
 
 from calibprune.callbacks.base import find_pruning_method
-from calibprune.checks import check_causal_lm
-from calibprune.comparison import DenseVsPruned
+from calibprune.checks import check_causal_lm, check_prune_options
+from calibprune.comparison import EVAL_FLAGS, DenseVsPruned
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.datamodules.evaluation import EvaluationDataModule, default_window
 from calibprune.evaluation.api import run_evaluation
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.evaluation.results import TaskResult
 from calibprune.module import PruningModule
 from calibprune.report import sparsity_report
-from calibprune.saving import check_save_path
-from calibprune.study.spec import EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.results_file import calibration_entry, check_output_path, model_entry, write_results
+from calibprune.saving import target_lock
+from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.study_checks import check_study
 from calibprune.summary import RunSummary
 
 
@@ -43,6 +47,7 @@ class PruningTrainer(Trainer):
         eval_seqlen: int | None = None,
         eval_batch_size: int = 8,
         skip_dense_eval: bool = False,
+        output: str | None = None,
     ) -> dict[str, Any]:
         """Calibrate and prune the model, optionally evaluate it (dense vs pruned) and save it; print a summary.
 
@@ -51,50 +56,74 @@ class PruningTrainer(Trainer):
             datamodule: the calibration stream (not needed by magnitude pruning).
             save_model: write the pruned model (safetensors, config, tokenizer, sparsity report) to this
                 directory, loadable with ``AutoModelForCausalLM.from_pretrained``.
-            overwrite: replace ``save_model`` if it exists.
+            overwrite: replace ``save_model`` if it holds a model saved by calibprune (nothing else is replaced).
             resume: keep every finished block in ``<save_model>.partial``; a run of the same command that
                 finds it (after a crash or kill) continues from the last finished block, to the same model.
             tasks: evaluate the dense and the pruned model on these perplexity corpora and downstream tasks,
                 e.g. ``[wikitext, boolq]`` (the dense model's results are cached); local copies are read from
                 ``--data_dir``.
             eval_limit: evaluate only the first items (or perplexity windows) of each task.
-            eval_seqlen: tokens per perplexity window (default: ``--seqlen``).
+            eval_seqlen: tokens per perplexity window (default: 2048, or the model's context if shorter; the
+                same default as ``calibprune evaluate --seqlen``).
             eval_batch_size: perplexity windows, or test items, per forward pass.
             skip_dense_eval: evaluate the pruned model only.
+            output: write the results (per task: metric, value, stderr, n, settings; the model and calibration
+                fingerprints) to this JSON file (default: ``results.json`` in the run directory).
         """
         summary = RunSummary("prune")
-        if save_model:
-            check_save_path(save_model, overwrite)
         method = find_pruning_method(self.callbacks)
+        check_prune_options(self, model, datamodule, method, save_model, overwrite, resume, tasks, output)
         comparison = self._comparison(datamodule, tasks, eval_limit, eval_seqlen, eval_batch_size) if tasks else None
-        model.configure_model()
         model.configure_run(save_model, resume)
-        if model.stream and comparison is not None:
-            raise ValueError("--tasks needs the model in memory; with --model.stream, evaluate the saved model")
+        with target_lock(save_model):
+            try:
+                return self._prune(model, datamodule, method, summary, comparison, save_model, overwrite,
+                                   skip_dense_eval, output)
+            except BaseException:
+                if not resume:  # a resumable run keeps its finished blocks; any other leaves nothing
+                    model.discard_workdir()
+                raise
+
+    def _prune(
+        self, model: PruningModule, datamodule: CalibrationDataModule | None, method: Any, summary: RunSummary,
+        comparison: DenseVsPruned | None, save_model: str | None, overwrite: bool, skip_dense_eval: bool,
+        output: str | None,
+    ) -> dict[str, Any]:
+        model.configure_model()
+        if method.needs_calibration:  # checks --seqlen against the model's context before any forward pass
+            datamodule.connect(model.tokenizer, model.model, model.max_length)
         if not model.stream:  # streamed blocks stay on disk: no trial forward pass
             check_causal_lm(model.model, repr(model.model_name))
         summary.describe_model(model.model_name, model.model)
         summary.describe_method(method)
+        if comparison is not None:
+            comparison.fit_window(model.max_length)
+            summary.facts["evaluation"] = comparison.describe()
         progress = self.progress_bar_callback is not None
+        columns: dict[str, list[TaskResult]] = {}
         if comparison is not None and not skip_dense_eval:
-            dense = comparison.dense(model.model, model.tokenizer, model.model_name, model.dtype_name, progress)
-            summary.add_results("dense", dense)
+            columns["dense"] = comparison.dense(model.model, model.tokenizer, model.model_name, model.dtype_name,
+                                                progress)
+            summary.add_results("dense", columns["dense"])
         if method.needs_calibration:
-            if datamodule is None:
-                raise ValueError(f"--data: {type(method).__name__} needs calibration data")
             summary.describe_calibration(datamodule)
-            datamodule.connect(model.tokenizer, model.model, model.max_length)
             self.predict(model, datamodule=datamodule, return_predictions=False)
-        else:
-            model.trainer = self
-            model.prune_blocks(method)
+        else:  # through the strategy too: the model goes to the trainer's device and ranks stay in step
+            self.predict(model, dataloaders=without_calibration(self.world_size), return_predictions=False)
         report = model.sparsity_report()
         summary.add_sparsity(report)
         if comparison is not None:
-            summary.add_results("pruned", comparison.pruned(model.model, model.tokenizer, progress))
+            columns["pruned"] = comparison.pruned(model.model, model.tokenizer, progress)
+            summary.add_results("pruned", columns["pruned"])
         if save_model and self.is_global_zero:
             model.save_pruned(save_model, report, overwrite)
             summary.facts["saved"] = f"{save_model} (safetensors, config, tokenizer, sparsity_report.json)"
+        if comparison is not None:
+            settings = {task: comparison.settings(task) for task in comparison.tasks}
+            written = write_results(self, output, "prune", columns, settings, model_entry(model),
+                                    calibration_entry(model, datamodule if method.needs_calibration else None))
+            if written is not None:
+                summary.facts["results"] = str(written)
         summary.finish(self)
         return report
 
@@ -105,27 +134,45 @@ class PruningTrainer(Trainer):
         if self.world_size > 1:
             raise ValueError("--tasks: evaluation inside prune runs in one process; save the model with --save_model "
                              "and run `calibprune evaluate --model DIR` instead")
-        seqlen = seqlen or (datamodule.seqlen if datamodule is not None else 2048)
         data_dir = datamodule.data_dir if datamodule is not None else None
-        return DenseVsPruned(tasks, seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir)
+        return DenseVsPruned(tasks, seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir,
+                             device=self.strategy.root_device, flags=EVAL_FLAGS)
 
-    def evaluate(self, model: EvaluationModule, datamodule: EvaluationDataModule) -> list[TaskResult]:
+    def evaluate(
+        self, model: EvaluationModule, datamodule: EvaluationDataModule, output: str | None = None
+    ) -> list[TaskResult]:
         """Evaluate a dense or saved pruned model on perplexity corpora and downstream tasks; print a summary.
 
         Args:
             model: the model to evaluate: a hub id, a local folder (e.g. written by ``prune --save_model``) or
                 ``embedded``.
             datamodule: the tasks and how they are evaluated.
+            output: write the results (per task: metric, value, stderr, n, settings; the model's fingerprint) to
+                this JSON file (default: ``results.json`` in the run directory).
         """
+        check_output_path(output)
         summary = RunSummary("evaluate")
         model.configure_model()
         check_causal_lm(model.model, repr(model.model_name))
+        if datamodule.seqlen is None:
+            datamodule.seqlen = default_window(model.max_length)
         summary.describe_model(model.model_name, model.model)
         summary.hparams.update(tasks=datamodule.tasks, seqlen=datamodule.seqlen, limit=datamodule.limit,
                                num_fewshot=datamodule.num_fewshot, seed=datamodule.seed)
-        results = run_evaluation(model, datamodule, trainer=self)
+        summary.facts["evaluation"] = describe_evaluation(datamodule)
+        connector = self._accelerator_connector
+        sampler, connector.use_distributed_sampler = connector.use_distributed_sampler, False
+        try:  # the datamodule shards the items itself, each exactly once (a DistributedSampler repeats some)
+            results = run_evaluation(model, datamodule, trainer=self)
+        finally:
+            connector.use_distributed_sampler = sampler
         summary.add_sparsity(sparsity_report(model.model))
         summary.add_results(str(model.model_name), results, prefix="")
+        settings = {task: datamodule.settings(task) for task in datamodule.tasks}
+        written = write_results(self, output, "evaluate", {str(model.model_name): results}, settings,
+                                model_entry(model), None)
+        if written is not None:
+            summary.facts["results"] = str(written)
         summary.finish(self)
         return results
 
@@ -142,6 +189,7 @@ class PruningTrainer(Trainer):
         shard: str | None = None,
         report: bool | None = None,
         run: bool = True,
+        analysis: AnalysisSpec | None = None,
     ) -> None:
         """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
 
@@ -159,8 +207,22 @@ class PruningTrainer(Trainer):
             shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. a SLURM array task).
             report: write the report after the run (default: yes, unless ``--shard`` is given).
             run: run the cells (``false``: only merge the shards' results and write the report).
+            analysis: the report's tests: reference set (default ``c4``), significance level, margins.
         """
         from calibprune.study.commands import run_and_report
 
-        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name)
+        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name,
+                         analysis or AnalysisSpec())
+        check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
         run_and_report(spec, shard, report, run)
+
+
+def describe_evaluation(datamodule: EvaluationDataModule) -> str:
+    """The evaluation line of the summary: tasks, perplexity window, limit."""
+    limit = f", first {datamodule.limit} items" if datamodule.limit else ""
+    return f"{', '.join(datamodule.tasks)}; perplexity window {datamodule.seqlen} tokens{limit}"
+
+
+def without_calibration(world_size: int) -> DataLoader:
+    """One placeholder batch per process: the predict loop of a method that needs no calibration data."""
+    return DataLoader([{"placeholder": torch.zeros(1)}] * world_size, batch_size=1)

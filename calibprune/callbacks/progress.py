@@ -7,13 +7,15 @@ from torch import nn
 from tqdm.auto import tqdm
 from typing_extensions import override
 
+from calibprune import console
 from calibprune.callbacks.block_callback import BlockCallback
 
 
 class BlockBatchProgress(BlockCallback):
     """Show, under the bar over decoder blocks, one transient bar over the calibration batches of each block.
 
-    Shown on rank zero only, and only when the trainer shows progress bars (``--trainer.enable_progress_bar``).
+    Shown on rank zero only, only when the trainer shows progress bars (``--trainer.enable_progress_bar``), and
+    only on a terminal (a log file would get one line per redraw).
     """
 
     def __init__(self) -> None:
@@ -26,7 +28,8 @@ class BlockBatchProgress(BlockCallback):
         """Open the bar of block ``index``."""
         self._close()
         batches = len(getattr(pl_module, "calibration", []))
-        if batches and trainer.progress_bar_callback is not None and trainer.is_global_zero:
+        shown = trainer.progress_bar_callback is not None and trainer.progress_bar_callback.is_enabled
+        if batches and shown and trainer.is_global_zero and console.interactive():  # in a log file: no nested bars
             self._bar = tqdm(total=batches, desc=f"block {index} batches", unit="batch", leave=False)
 
     @override

@@ -73,6 +73,8 @@ class CalibrationDataModule(pl.LightningDataModule):
         per_example_bos: task sources put BOS before every pair, without separators (the seed repo's way).
         text_field: column holding the text of local files and ``hf:`` datasets.
         split: split of ``hf:`` datasets.
+        allow_overlap: a text source holding fewer than ``nsamples x seqlen`` tokens cuts overlapping windows
+            (reusing text, with a warning) instead of stopping with an error naming its size.
         show_samples: log this many decoded calibration sequences when they are built.
     """
 
@@ -93,6 +95,7 @@ class CalibrationDataModule(pl.LightningDataModule):
         per_example_bos: bool = False,
         text_field: str = "text",
         split: str = "train",
+        allow_overlap: bool = False,
         show_samples: int = 0,
     ) -> None:
         super().__init__()
@@ -115,7 +118,7 @@ class CalibrationDataModule(pl.LightningDataModule):
         self.nsamples, self.seqlen, self.batch_size, self.seed = nsamples, seqlen, batch_size, seed
         self.data_dir, self.export_calibration, self.show_samples = data_dir, export_calibration, show_samples
         self.options = SourceOptions(
-            format, num_incontext, num_cot_steps, data_seqlen, per_example_bos, text_field, split
+            format, num_incontext, num_cot_steps, data_seqlen, per_example_bos, text_field, split, allow_overlap
         )
         self.sources = [build_source(spec, self.options) for spec in self.calibration]
         if not self.options.is_default_layout and not any(isinstance(s, TaskSource) for s in self.sources):

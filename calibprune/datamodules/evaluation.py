@@ -19,6 +19,12 @@ log = logging.getLogger(__name__)
 
 
 MAX_PADDING = 0.1  # padded positions allowed per real token in a multiple-choice batch
+DEFAULT_WINDOW = 2048  # tokens per perplexity window, unless the model's context is shorter
+
+
+def default_window(max_length: int | None) -> int:
+    """The default perplexity window of ``evaluate`` and ``prune --tasks``: 2048 tokens, or the model's context."""
+    return DEFAULT_WINDOW if max_length is None else min(DEFAULT_WINDOW, max_length)
 
 
 def padding_bounded_batches(lengths: list[int], batch_size: int, max_padding: float = MAX_PADDING) -> list[list[int]]:
@@ -50,7 +56,8 @@ class EvaluationDataModule(pl.LightningDataModule):
         tasks: perplexity corpora (``wikitext``, ``c4``, ``pile``, or a local ``.txt``/``.jsonl`` file) and
             downstream tasks (``gsm8k``, ``svamp``, ``mawps``, ``esnli``, ``anli_r1``, ``anli_r2``, ``anli_r3``,
             ``rte``, ``boolq``, ``commonsense_qa``, ``race``, ``winogrande``, ``wmt14``, ``iwslt``).
-        seqlen: tokens per perplexity window (non-overlapping, incomplete tail dropped).
+        seqlen: tokens per perplexity window (non-overlapping, incomplete tail dropped); default 2048, or the
+            model's context if shorter.
         batch_size: perplexity windows, or test items, per forward pass (an item's choices share its batch).
         limit: evaluate only the first ``limit`` test items (or perplexity windows) of each task.
         num_fewshot: exemplars per prompt; ``None`` uses each task's default (the study's).
@@ -67,7 +74,7 @@ class EvaluationDataModule(pl.LightningDataModule):
     def __init__(
         self,
         tasks: list[str] | None = None,
-        seqlen: int = 2048,
+        seqlen: int | None = None,
         batch_size: int = 8,
         limit: int | None = None,
         num_fewshot: int | None = None,
@@ -105,6 +112,8 @@ class EvaluationDataModule(pl.LightningDataModule):
 
     def connect(self, tokenizer: Any, max_length: int | None = None) -> None:
         """Link the late-bound tokenizer and the model's context length (checked against ``seqlen``)."""
+        if self.seqlen is None:
+            self.seqlen = default_window(max_length)
         needs_windows = any(is_corpus(name) for name in self.tasks)
         if needs_windows and max_length is not None and self.seqlen > max_length:
             raise ValueError(f"--seqlen {self.seqlen} exceeds the model's context of {max_length} tokens")
@@ -171,8 +180,20 @@ class EvaluationDataModule(pl.LightningDataModule):
         for plan in self.plans:
             if plan.kind == "multiple_choice":
                 batches = padding_bounded_batches([item.length for item in plan.items], self.batch_size)
-                loaders.append(DataLoader(plan.items, batch_sampler=batches, collate_fn=_as_list))
             else:
-                loaders.append(DataLoader(plan.items, batch_size=self.batch_size, shuffle=False,
-                                          collate_fn=None if plan.kind == "perplexity" else _as_list))
+                batches = [list(range(i, min(i + self.batch_size, len(plan.items))))
+                           for i in range(0, len(plan.items), self.batch_size)]
+            collate = None if plan.kind == "perplexity" else _as_list
+            loaders.append(DataLoader(plan.items, batch_sampler=self._shard(batches), collate_fn=collate))
         return loaders
+
+    def _shard(self, batches: list[list[int]]) -> list[list[int]]:
+        """This process's batches: every item is scored exactly once over all processes (no padding repeats).
+
+        The trainer must not inject a ``DistributedSampler`` (which pads with duplicates): ``PruningTrainer``
+        turns it off for evaluation; the metrics sum their states over processes.
+        """
+        trainer = self.trainer
+        if trainer is None or trainer.world_size == 1:
+            return batches
+        return batches[trainer.global_rank :: trainer.world_size]

@@ -100,16 +100,35 @@ class WorkDir:
             if int(file.name.split("-")[1]) < progress.next_block:
                 file.unlink(missing_ok=True)
 
-    def progress(self, fingerprint: dict[str, Any]) -> Progress | None:
-        """The progress recorded by an interrupted run of the same job, or ``None`` when there is none.
+    def read_manifest(self) -> dict[str, Any] | None:
+        """The manifest of an interrupted run (``None`` when there is none); checked before the model loads.
 
         Raises:
-            ValueError: if the folder belongs to a different job (model, method, data or process count).
+            ValueError: naming ``--resume`` and the file when it is unreadable.
         """
         manifest_file = self.path / MANIFEST
         if not manifest_file.is_file():
             return None
-        manifest = json.loads(manifest_file.read_text())
+        try:
+            manifest = json.loads(manifest_file.read_text())
+            return {key: manifest[key] for key in ("fingerprint", "next_block", "sparsity")}
+        except (ValueError, KeyError, TypeError) as err:  # JSONDecodeError is a ValueError
+            detail = f"{type(err).__name__}: {err}".splitlines()[0]
+            raise ValueError(
+                f"--resume: {manifest_file} is corrupt ({detail}); delete {self.path}, or run without --resume "
+                "to start over"
+            ) from None
+
+    def progress(self, fingerprint: dict[str, Any]) -> Progress | None:
+        """The progress recorded by an interrupted run of the same job, or ``None`` when there is none.
+
+        Raises:
+            ValueError: if the folder belongs to a different job (model, method, data or process count), or its
+                manifest is unreadable.
+        """
+        manifest = self.read_manifest()
+        if manifest is None:
+            return None
         if manifest["fingerprint"] != fingerprint:
             old = manifest["fingerprint"]
             keys = sorted(k for k in {*old, *fingerprint} if old.get(k) != fingerprint.get(k))

@@ -1,7 +1,8 @@
-"""Summarise a study's records: one row per task, one column per calibration set, mean and 2 std over seeds.
+"""Summarise a study's records: one row per task, one column per calibration set, mean and spread over seeds.
 
-The spread is the *sample* standard deviation over seeds (``ddof=1``, as ``statistics.stdev``), doubled as in
-the paper's tables; it is absent with a single seed.
+Each cell holds the mean over seeds and its 95% Student-t confidence interval (``mean ± t_{0.975, n-1} s/sqrt(n)``,
+``s`` the sample standard deviation, ``ddof=1``); the paper's ``± 2 std`` stays available. Neither exists with a
+single seed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from calibprune.evaluation.results import LOWER_IS_BETTER
+from calibprune.study.stats import Interval, t_interval
 
 # The metric shown for a task, in order of preference (the others stay in the long CSV).
 PRIMARY_METRICS = ("ppl", "acc", "exact_match", "bleu")
@@ -45,6 +47,10 @@ class Stat:
     def two_std(self) -> float | None:
         """Twice :attr:`std`, the paper's ``±``."""
         return None if self.std is None else 2 * self.std
+
+    def interval(self, confidence: float = 0.95) -> Interval:
+        """Student-t confidence interval of the mean over seeds (no bounds with one seed)."""
+        return t_interval(self.values, confidence)
 
 
 @dataclass

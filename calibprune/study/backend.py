@@ -5,6 +5,8 @@ The runner looks both up here at call time, so that tests (and other engines) ca
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from lightning.pytorch import seed_everything
@@ -59,8 +61,10 @@ def evaluate(
     data_dir: str | None,
     cache: Any = None,
     model_id: str | None = None,
+    done: dict[str, list[dict[str, Any]]] | None = None,
+    on_task: Callable[[str, list[dict[str, Any]], float], None] | None = None,
 ) -> list[dict[str, Any]]:
-    """Evaluate an in-memory model on every task of the study.
+    """Evaluate an in-memory model on every task of the study, one task at a time.
 
     Args:
         model: the dense or pruned model.
@@ -69,31 +73,36 @@ def evaluate(
         data_dir: local copies of the tasks' data.
         cache: a :class:`~calibprune.evaluation.ResultCache` (the dense model's results), or ``None``.
         model_id: identity of the model in the cache.
+        done: results already recorded, by task (an interrupted cell resumes after its last finished task).
+        on_task: called with ``(task, results, seconds)`` as each task finishes (to record it at once).
 
     Returns:
-        One dict per (task, metric): ``task``, ``metric``, ``value``, ``stderr``, ``n``, ``num_fewshot``.
+        One dict per (task, metric): ``task``, ``metric``, ``value``, ``stderr``, ``n``, ``num_fewshot``,
+        ``per_item``.
     """
     from calibprune.evaluation.api import evaluate_model
 
-    by_limit: dict[int | None, list[str]] = {}
-    for task in evaluation.tasks:  # one evaluation run per distinct limit
-        by_limit.setdefault(evaluation.limit_of(task), []).append(task)
-    results = {}
-    for limit, tasks in by_limit.items():
-        for result in evaluate_model(
+    results = dict(done or {})
+    for task in evaluation.tasks:
+        if task in results:
+            continue
+        start = time.perf_counter()
+        found = evaluate_model(
             model,
             tokenizer,
-            tasks,
+            [task],
             data_dir=data_dir,
             seqlen=evaluation.seqlen,
             batch_size=evaluation.batch_size,
-            limit=limit,
+            limit=evaluation.limit_of(task),
             num_fewshot=evaluation.num_fewshot,
             seed=evaluation.seed,
             rationale=evaluation.rationale,
             max_new_tokens=evaluation.max_new_tokens,
             cache=cache,
             model_id=model_id,
-        ):
-            results.setdefault(result.task, []).append(result.to_dict())
+        )
+        results[task] = [result.to_dict() for result in found]
+        if on_task is not None:
+            on_task(task, results[task], time.perf_counter() - start)
     return [result for task in evaluation.tasks for result in results.get(task, [])]

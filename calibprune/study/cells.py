@@ -52,7 +52,7 @@ class Cell:
             calibration = {k: v for k, v in asdict(self.calibration).items() if k != "name"}
         return {
             "model": asdict(self.spec.model),
-            "method": {k: v for k, v in asdict(self.method).items() if k != "name"},
+            "method": {k: v for k, v in asdict(self.method).items() if k not in ("name", "calibration")},
             "calibration": calibration,
             "nsamples": self.nsamples,
             "seqlen": self.seqlen,
@@ -91,19 +91,31 @@ def dense_id(spec: StudySpec) -> str:
 
 
 def expand_cells(spec: StudySpec) -> list[Cell]:
-    """Every cell of the grid in a stable order: methods, then calibration sets, nsamples, seqlen, seeds.
+    """Every cell of the grid in a stable order: methods, then calibration sets, nsamples, seqlen, seeds, then scans.
 
-    A method that needs no calibration data (magnitude) gives a single cell.
+    A method that needs no calibration data (magnitude) gives a single cell; a method with a ``calibration``
+    subset runs only on those sets; scans add cells (each cell appears once).
     """
     grid = spec.grid
     combos: list[tuple] = []
     for method in grid.methods:
-        if method.build().needs_calibration:
-            combos += [(method, *rest) for rest in itertools.product(grid.calibration, grid.nsamples, grid.seqlen,
-                                                                      grid.seeds)]
-        else:
+        if not method.build().needs_calibration:
             combos.append((method, None, None, None, None))
-    return [Cell(index, spec, *combo) for index, combo in enumerate(combos)]
+            continue
+        chosen = [c for c in grid.calibration if method.calibration is None or c.label in method.calibration]
+        combos += [(method, *rest) for rest in itertools.product(chosen, grid.nsamples, grid.seqlen, grid.seeds)]
+        by_title = {c.label: c for c in chosen}
+        for scan in grid.scans:
+            if scan.calibration in by_title and (scan.methods is None or method.label in scan.methods):
+                combos += [(method, by_title[scan.calibration], *rest) for rest in itertools.product(
+                    scan.nsamples or grid.nsamples, scan.seqlen or grid.seqlen, scan.seeds or grid.seeds)]
+    cells, seen = [], set()
+    for combo in combos:
+        cell = Cell(len(cells), spec, *combo)
+        if cell.cell_id not in seen:  # a scan value equal to the grid's is the grid's cell
+            seen.add(cell.cell_id)
+            cells.append(cell)
+    return cells
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import logging
 import sys
 
 from calibprune.study.cells import Shard
-from calibprune.study.spec import EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +40,7 @@ def run(
     name: str = "study",
     shard: str | None = None,
     report: bool | None = None,
+    analysis: AnalysisSpec | None = None,
 ) -> None:
     """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
 
@@ -52,22 +53,24 @@ def run(
         name: the study's title.
         shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. one SLURM array task).
         report: write the report after the run (default: yes, unless ``--shard`` is given).
+        analysis: the report's tests: reference set (default ``c4``), significance level, margins.
     """
-    spec = StudySpec(model, grid, evaluation, data_dir, output_dir, name)
+    spec = StudySpec(model, grid, evaluation, data_dir, output_dir, name, analysis or AnalysisSpec())
     run_and_report(spec, shard, report)
 
 
-def report(output_dir: str, plots: bool = True, tensorboard: bool = True) -> None:
+def report(output_dir: str, plots: bool = True, tensorboard: bool = True, reference: str | None = None) -> None:
     """Merge the results of every shard in a study folder and write its tables, plots and TensorBoard logs.
 
     Args:
         output_dir: the study's output folder (its ``results*.jsonl`` files are read).
         plots: write PNG plots (needs matplotlib).
         tensorboard: write the TensorBoard HParams view.
+        reference: the calibration set the others are tested against (default: the study's, else ``c4``).
     """
     from calibprune.study.report import write_report
 
-    result = write_report(output_dir, plots=plots, tensorboard=tensorboard)
+    result = write_report(output_dir, plots=plots, tensorboard=tensorboard, reference=reference)
     print(f"{output_dir}/report.md: {result.cells_done}/{result.cells_expected} cells")
 
 

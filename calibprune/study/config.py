@@ -8,11 +8,13 @@ from typing import Any
 import yaml
 
 from calibprune.study.spec import (
+    AnalysisSpec,
     CalibrationEntry,
     EvaluationSpec,
     GridSpec,
     MethodEntry,
     ModelEntry,
+    ScanEntry,
     StudySpec,
 )
 
@@ -34,13 +36,14 @@ def _build(cls: type, data: Any, where: str) -> Any:
 def spec_from_dict(data: dict[str, Any]) -> StudySpec:
     """Build a :class:`StudySpec` from plain data (YAML or JSON), with errors naming the offending key."""
     data = {k: v for k, v in data.items() if k not in IGNORED_KEYS}
-    unknown = set(data) - {"model", "grid", "evaluation", "data_dir", "output_dir", "name"}
+    unknown = set(data) - {"model", "grid", "evaluation", "data_dir", "output_dir", "name", "analysis"}
     if unknown:
         raise ValueError(f"study: unknown keys {sorted(unknown)}")
     grid = dict(data.get("grid") or {})
     grid["calibration"] = [_build(CalibrationEntry, e, "grid.calibration") for e in grid.get("calibration") or []]
     if "methods" in grid:
         grid["methods"] = [_build(MethodEntry, e, "grid.methods") for e in grid["methods"] or []]
+    grid["scans"] = [_build(ScanEntry, e, "grid.scans") for e in grid.get("scans") or []]
     for axis in ("nsamples", "seqlen", "seeds"):
         if isinstance(grid.get(axis), int):  # a single value stands for a one-value axis
             grid[axis] = [grid[axis]]
@@ -48,6 +51,7 @@ def spec_from_dict(data: dict[str, Any]) -> StudySpec:
         model=_build(ModelEntry, data.get("model") or {}, "model"),
         grid=_build(GridSpec, grid, "grid"),
         evaluation=_build(EvaluationSpec, data.get("evaluation") or {}, "evaluation"),
+        analysis=_build(AnalysisSpec, data.get("analysis") or {}, "analysis"),
         **{k: data[k] for k in ("data_dir", "output_dir", "name") if k in data},
     ).validate()
 

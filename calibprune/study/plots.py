@@ -1,4 +1,7 @@
-"""PNG plots of a study: bars per task with 2-std error bars, average accuracy and perplexity per calibration set."""
+"""PNG plots of a study: bars with 95% t-interval error bars and significance marks, per task and on average.
+
+Perplexity and average accuracy get plots of their own; the reference set's bars are hatched.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from calibprune.study.aggregate import AVERAGE, Row, Summary
+from calibprune.study.tables import Marks, marks_of
 
 INSTALL_HINT = "plots need matplotlib: pip install matplotlib"
 
@@ -22,12 +26,20 @@ def _pyplot() -> Any:
     return plt
 
 
-def _bars(ax: Any, row: Row, summary: Summary) -> None:
+def _bars(ax: Any, row: Row, summary: Summary, marks: Marks, references: set) -> None:
     columns = [c for c in summary.columns if c.key in row.cells]
     means = [row.cells[c.key].mean for c in columns]
-    errors = [row.cells[c.key].two_std or 0.0 for c in columns]
+    errors = [row.cells[c.key].interval().half_width or 0.0 for c in columns]
     colors = ["tab:orange" if c.key in row.best else "tab:blue" for c in columns]
-    ax.bar(range(len(columns)), means, yerr=errors, capsize=3, color=colors)
+    bars = ax.bar(range(len(columns)), means, yerr=errors, capsize=3, color=colors)
+    for bar, column, mean, error in zip(bars, columns, means, errors, strict=True):
+        if column.key in references:
+            bar.set_hatch("//")
+            bar.set_edgecolor("black")
+        comparison = marks.get((row.task, row.metric, column.key))
+        if comparison is not None and comparison.marks:
+            ax.annotate(comparison.marks, (bar.get_x() + bar.get_width() / 2, mean + error), ha="center",
+                        va="bottom", fontsize="large", color="tab:red" if not comparison.better else "tab:green")
     if row.dense is not None:
         ax.axhline(row.dense, color="black", linestyle="--", linewidth=1, label="dense")
         ax.legend(loc="best", fontsize="small")
@@ -35,21 +47,30 @@ def _bars(ax: Any, row: Row, summary: Summary) -> None:
     ax.set_title(f"{row.task} ({row.metric}{', lower is better' if row.lower_is_better else ''})")
     if row.lower_is_better and means and max(means) / max(min(means), 1e-9) > 10:
         ax.set_yscale("log")
+    ax.margins(y=0.12)  # room for the marks above the tallest bar
+
+
+NOTE = ("bars: mean over seeds; error bars: 95% t-interval; hatched: reference set; orange: best; "
+        "* / †: differs from the reference over items / over seeds (Holm, alpha 0.05; green better, red worse)")
 
 
 def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.text(0.01, 0.01, NOTE, fontsize="x-small", color="dimgray")
     fig.savefig(path, dpi=110)
     return path
 
 
-def write_plots(summary: Summary, folder: str | Path) -> list[Path]:
+def write_plots(summary: Summary, folder: str | Path, comparisons: list | None = None) -> list[Path]:
     """Write ``tasks.png`` (one panel per task), ``average.png`` and ``perplexity.png`` (when present).
 
-    Bars are means over seeds, error bars 2 sample standard deviations, the dashed line the dense model,
-    orange the best calibration set of each method.
+    Bars are means over seeds, error bars the 95% t-interval of the mean, the dashed line the dense model,
+    orange the best calibration set of each method, hatched the reference set; above a bar ``*`` marks a
+    difference to the reference significant over items, ``†`` over seeds (Holm), green better, red worse.
     """
     plt = _pyplot()
+    marks = marks_of(comparisons)
+    references = {c.b for c in comparisons or []}
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     written = []
@@ -61,7 +82,7 @@ def write_plots(summary: Summary, folder: str | Path) -> list[Path]:
         nrows = math.ceil(len(tasks) / ncols)
         fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols / 1.5, 4 * nrows), squeeze=False)
         for ax, row in zip(axes.flat, tasks, strict=False):
-            _bars(ax, row, summary)
+            _bars(ax, row, summary, marks, references)
         for ax in list(axes.flat)[len(tasks):]:
             ax.axis("off")
         written.append(_save(fig, folder / "tasks.png"))
@@ -71,7 +92,7 @@ def write_plots(summary: Summary, folder: str | Path) -> list[Path]:
         if wanted:
             fig, axes = plt.subplots(1, len(wanted), figsize=(width * len(wanted), 4.5), squeeze=False)
             for ax, row in zip(axes.flat, wanted, strict=True):
-                _bars(ax, row, summary)
+                _bars(ax, row, summary, marks, references)
             written.append(_save(fig, folder / name))
             plt.close(fig)
     return written

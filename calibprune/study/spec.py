@@ -60,6 +60,8 @@ class MethodEntry:
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``).
         options: further constructor arguments of the method (e.g. ``{use_variant: true}``).
         name: title in the tables (default: e.g. ``Wanda 50%`` or ``SparseGPT 2:4``).
+        calibration: titles of the calibration sets this method runs on (``None``: all of them), e.g. SparseGPT
+            on a subset of the sets; it selects cells and is not part of their ids.
     """
 
     method: str = "Wanda"
@@ -67,6 +69,7 @@ class MethodEntry:
     sparsity_type: str = "unstructured"
     options: dict[str, Any] = field(default_factory=dict)
     name: str | None = None
+    calibration: list[str] | None = None
 
     @property
     def label(self) -> str:
@@ -121,6 +124,25 @@ class CalibrationEntry:
 
 
 @dataclass
+class ScanEntry:
+    """Extra cells that vary one calibration set's size (a scan), the other axes at the grid's values.
+
+    Attributes:
+        calibration: title of the calibration set scanned (see :attr:`CalibrationEntry.label`).
+        nsamples: numbers of sequences (default: the grid's).
+        seqlen: sequence lengths (default: the grid's).
+        seeds: seeds (default: the grid's).
+        methods: titles of the methods scanned (default: every method running that set).
+    """
+
+    calibration: str = ""
+    nsamples: list[int] | None = None
+    seqlen: list[int] | None = None
+    seeds: list[int] | None = None
+    methods: list[str] | None = None
+
+
+@dataclass
 class GridSpec:
     """The axes of the study; every combination is one pruning run (a cell).
 
@@ -131,6 +153,8 @@ class GridSpec:
         seqlen: calibration sequence lengths in tokens.
         seeds: calibration sampling seeds (tables report mean and 2 standard deviations over them).
         batch_size: calibration sequences per forward pass (does not change results).
+        scans: further cells varying nsamples or seqlen of one calibration set (cells already in the grid
+            are not repeated).
     """
 
     calibration: list[CalibrationEntry] = field(default_factory=list)
@@ -139,6 +163,7 @@ class GridSpec:
     seqlen: list[int] = field(default_factory=lambda: [2048])
     seeds: list[int] = field(default_factory=lambda: [0])
     batch_size: int = 8
+    scans: list[ScanEntry] = field(default_factory=list)
 
 
 @dataclass
@@ -177,6 +202,26 @@ class EvaluationSpec:
 
 
 @dataclass
+class AnalysisSpec:
+    """How the report tests differences and labels the paper's findings (not part of any cell's id).
+
+    Attributes:
+        reference: the calibration set every other set is compared with (a title, or a source name such as
+            ``c4``: the set of just that source in ICL format).
+        alpha: significance level of the Holm-adjusted tests.
+        resamples: paired-bootstrap resamples.
+        accuracy_margin: absolute accuracy difference within which two sets count as equivalent ("as well as").
+        perplexity_margin: relative perplexity difference within which two sets count as equivalent.
+    """
+
+    reference: str = "c4"
+    alpha: float = 0.05
+    resamples: int = 2000
+    accuracy_margin: float = 0.01
+    perplexity_margin: float = 0.02
+
+
+@dataclass
 class StudySpec:
     """A whole study: the dense model, the grid of pruning runs, the evaluation, where results go.
 
@@ -187,6 +232,7 @@ class StudySpec:
         data_dir: folder with local copies ``<source>/{train,test}.jsonl`` for calibration and evaluation.
         output_dir: where results (``results*.jsonl``), tables, plots and TensorBoard logs are written.
         name: the study's title in the report.
+        analysis: the report's tests (reference set, significance level).
     """
 
     model: ModelEntry = field(default_factory=ModelEntry)
@@ -195,6 +241,7 @@ class StudySpec:
     data_dir: str | None = None
     output_dir: str = "studies/study"
     name: str = "study"
+    analysis: AnalysisSpec = field(default_factory=AnalysisSpec)
 
     def validate(self) -> StudySpec:
         """Check the grid is not empty and its values are usable; return ``self``."""
@@ -215,6 +262,20 @@ class StudySpec:
         labels = [(m.label, c.label) for m in grid.methods for c in grid.calibration or [CalibrationEntry()]]
         if len(set(labels)) != len(labels):
             raise ValueError("grid: two methods or calibration sets have the same title; give them distinct names")
+        titles = [entry.label for entry in grid.calibration]
+        for method in grid.methods:
+            unknown = sorted(set(method.calibration or []) - set(titles))
+            if unknown:
+                raise ValueError(f"grid.methods[].calibration: unknown calibration titles {unknown}; titles: {titles}")
+        for scan in grid.scans:
+            if scan.calibration not in titles:
+                raise ValueError(f"grid.scans[].calibration: unknown title {scan.calibration!r}; titles: {titles}")
+            methods = [m.label for m in grid.methods]
+            if scan.methods is not None and not set(scan.methods) <= set(methods):
+                raise ValueError(f"grid.scans[].methods: unknown method titles {scan.methods}; titles: {methods}")
+            for flag, values in (("nsamples", scan.nsamples), ("seqlen", scan.seqlen), ("seeds", scan.seeds)):
+                if values is not None and (not values or any(not isinstance(v, int) or v < 0 for v in values)):
+                    raise ValueError(f"grid.scans[].{flag}: a non-empty list of integers expected, got {values}")
         if not self.evaluation.tasks:
             raise ValueError("evaluation.tasks: at least one task is needed")
         return self

@@ -43,15 +43,21 @@ def _read_lines(path: Path) -> list[dict[str, Any]]:
     return records
 
 
-def read_records(output_dir: str | Path) -> list[dict[str, Any]]:
-    """Every record of every results file in ``output_dir`` (all shards), one per id (the last one wins)."""
+def read_records(output_dir: str | Path, partial: bool = False) -> list[dict[str, Any]]:
+    """Every record of every results file in ``output_dir`` (all shards), one per id (the last one wins).
+
+    Args:
+        output_dir: the study's folder.
+        partial: also return the ``partial`` records (one per task evaluated of a cell not yet finished).
+    """
     by_id: dict[str, dict[str, Any]] = {}
     for path in sorted(Path(output_dir).glob(RESULTS_GLOB)):
         for record in _read_lines(path):
-            by_id[record["id"]] = record
+            if partial or record.get("kind") != "partial":
+                by_id[record["id"]] = record
     return list(by_id.values())
 
 
 def finished_ids(output_dir: str | Path) -> set[str]:
-    """Ids of the cells (and dense evaluations) already recorded in ``output_dir``."""
-    return {record["id"] for record in read_records(output_dir)}
+    """Ids of the cells (and dense evaluations) finished in ``output_dir`` (not skipped cells, not partial tasks)."""
+    return {record["id"] for record in read_records(output_dir) if record["kind"] in ("cell", "dense")}

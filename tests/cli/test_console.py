@@ -2,6 +2,7 @@
 
 import re
 
+from calibprune import console
 from tests.cli.helpers import prune_args, run_cli
 
 
@@ -27,7 +28,8 @@ def test_one_screen_summary(capsys, in_tmp_dir, tiny_llama_dir, token_file):
     assert f"(this run: runs/prune/{run_dir.name})" in out
 
 
-def test_progress_bars_over_blocks_and_batches(capsys, tiny_llama_dir, token_file):
+def test_progress_bars_over_blocks_and_batches(capsys, tiny_llama_dir, token_file, monkeypatch):
+    monkeypatch.setattr(console, "interactive", lambda: True)  # a terminal: nested bars redraw in place
     args = prune_args(tiny_llama_dir, token_file, "--trainer.logger", "false")
     _, _, quiet = run_cli(capsys, *args)
     _, _, shown = run_cli(capsys, *args, "--trainer.enable_progress_bar", "true")

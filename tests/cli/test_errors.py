@@ -67,7 +67,8 @@ FILE_CASES = {
     "malformed csv": (["--calibration", "[{root}/bad.csv]"], "--calibration: cannot parse a local data file"),
     "empty file": (["--calibration", "[{root}/empty.jsonl]"], "--calibration: local data file"),
     "nothing left after filtering": (["--calibration", "[gsm8k]", "--format", "icl-cot", "--data.num_cot_steps", "9",
-                                      "--data_dir", "{root}"], "--num_cot_steps 9: no gsm8k rationale has 9 steps"),
+                                      "--data_dir", "{root}"],
+                                     "--data.num_cot_steps 9: no gsm8k rationale has 9 steps"),
 }
 
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from calibprune.datamodules.sources.packing import IndexStream, cut_windows, pad_rows
+from calibprune.datamodules.sources.packing import IndexStream, PoolTooSmallError, cut_windows, pad_rows
 
 
 def test_pad_rows_masks_the_padding():
@@ -28,8 +28,10 @@ def test_cut_windows_are_distinct_and_seeded():
     assert cut_windows(stream, 9, 100, torch.Generator().manual_seed(2)) != windows
 
 
-def test_cut_windows_overlap_only_when_the_stream_is_short():
-    windows = cut_windows(list(range(150)), 3, 100, torch.Generator().manual_seed(0))
+def test_cut_windows_overlap_only_when_asked():
+    with pytest.raises(PoolTooSmallError, match=r"150 tokens, fewer than 3 x 100 = 300 .*--data.allow_overlap"):
+        cut_windows(list(range(150)), 3, 100, torch.Generator().manual_seed(0))
+    windows = cut_windows(list(range(150)), 3, 100, torch.Generator().manual_seed(0), allow_overlap=True)
     assert all(len(w) == 100 for w in windows)
     with pytest.raises(ValueError, match="fewer than one window"):
         cut_windows(list(range(50)), 1, 100, torch.Generator())

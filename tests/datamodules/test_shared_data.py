@@ -78,7 +78,7 @@ def test_gsm8k_cot_steps(tokenizer):
     assert task.default_shots == 8
 
 
-@pytest.mark.parametrize("name", ["c4", "wikitext"])
+@pytest.mark.parametrize("name", ["c4", "pile", "redpajama", "wikitext"])
 def test_pretraining_windows_are_seqlen_long(name, tokenizer):
     samples = draw(name, tokenizer, 512, nsamples=8)
     assert samples.input_ids.shape == (8, 512) and samples.attention_mask.all()

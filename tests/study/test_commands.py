@@ -73,4 +73,4 @@ def test_shards_then_report_merges_them(tiny_spec, tmp_path, capsys):
     assert not (out / "report.md").exists()  # shards leave the report to the merge step
     study_main(["report", str(out), "--plots", "false", "--tensorboard", "false"])
     assert "2/2 cells" in capsys.readouterr().out
-    assert "| c4 | Random |" in (out / "table.md").read_text().splitlines()[0] + "|"
+    assert "| c4 (ref) | Random |" in (out / "table.md").read_text().splitlines()[0] + "|"

@@ -63,12 +63,13 @@ def test_rows_are_tasks_columns_calibration_sets_with_sample_std():
     assert average.dense == pytest.approx(0.35)
 
 
-def test_markdown_marks_best_and_shows_two_std():
+def test_markdown_marks_best_and_shows_the_t_interval():
     table = markdown_table(summarise(records()))
     lines = table.splitlines()
     assert lines[0] == "| Evaluation | metric | Dense | C4 | Pile |"
-    two_std = 2 * statistics.stdev([PPL["Pile", s] for s in range(3)])
-    assert f"| wikitext | ppl | 15.00 | 21.00 ± 2.00 | **18.53 ± {two_std:.2f}** |" in lines
+    t = 4.302652729911275  # t_{0.975, 2}
+    half = t * statistics.stdev([PPL["Pile", s] for s in range(3)]) / 3**0.5
+    assert f"| wikitext | ppl | 15.00 | 21.00 ± {t / 3**0.5:.2f} | **18.53 ± {half:.2f}** |" in lines
 
 
 def test_best_is_marked_per_method():
@@ -103,10 +104,31 @@ def test_report_writes_tables_plots_and_tensorboard(tmp_path):
     assert (tmp_path / "plots" / "tasks.png").read_bytes()[:4] == b"\x89PNG"
     assert len(list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))) >= 6
     csv_lines = (tmp_path / "table.csv").read_text().splitlines()
-    assert csv_lines[0] == "task,metric,dense,C4,C4 2std,Pile,Pile 2std"
+    assert csv_lines[0] == ("task,metric,dense,C4,C4 ci_low,C4 ci_high,C4 2std,Pile,Pile ci_low,Pile ci_high,"
+                            "Pile 2std")
     assert "![tasks](plots/tasks.png)" in (tmp_path / "report.md").read_text()
 
 
 def test_report_of_an_empty_folder_says_so(tmp_path):
     with pytest.raises(FileNotFoundError, match="no results"):
         write_report(tmp_path)
+
+
+def test_report_projects_the_time_of_the_cells_left(tmp_path):
+    from calibprune.study.report import _timings
+
+    cells = [r for r in records() if r["kind"] == "cell"]
+    assert "Projected for the 4 cells left: 0.0 h" in _timings(cells, expected=10)  # 3 s a cell
+    assert "Projected" not in _timings(cells, expected=6)
+    dense = {"kind": "dense", "timings": {"evaluate_s": 3600.0}}
+    assert "Projected for the 6 cells left: 6.0 h" in _timings([dense], expected=6)
+
+
+def test_throughput_table_from_the_dense_partial_tasks():
+    from calibprune.study.report import throughput_table
+
+    partial = [{"kind": "partial", "id": f"d/{t}", "owner": "d", "task": t, "timings": {"evaluate_s": s},
+                "results": [{"task": t, "n": 200}]} for t, s in (("boolq", 100.0), ("rte", 50.0))]
+    table = throughput_table(partial, "d")
+    assert "| boolq | 200 | 100.0 | 2.00 | - |" in table and "| rte | 200 | 50.0 | 4.00 | - |" in table
+    assert throughput_table(partial, "other") == ""

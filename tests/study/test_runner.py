@@ -84,6 +84,73 @@ def test_grid_prunes_once_per_cell_resumes_after_a_crash_and_tabulates_seeds(tin
         assert row.cells[column.key].mean == pytest.approx(mean)
         assert row.cells[column.key].two_std == pytest.approx(two_std)
         assert row.cells[column.key].two_std == pytest.approx(2 * statistics.stdev(values))
-        assert f"{mean:.2f} ± {two_std:.2f}" in (report.files[0].parent / "table.md").read_text()
+        half = row.cells[column.key].interval().half_width  # 95% t-interval: t_{0.975,1} s / sqrt(2)
+        assert half == pytest.approx(12.706204736174705 * statistics.stdev(values) / 2**0.5)
+        assert f"{mean:.2f} ± {half:.2f}" in (report.files[0].parent / "table.md").read_text()
     best = min(summary.columns, key=lambda c: row.cells[c.key].mean)
     assert row.best == {best.key}
+
+
+def test_unavailable_calibration_data_is_skipped_and_retried(tiny_spec, monkeypatch):
+    import datasets
+
+    from calibprune.study.spec import CalibrationEntry
+
+    monkeypatch.setattr(datasets, "load_dataset", lambda *a, **k: (_ for _ in ()).throw(ConnectionError("offline")))
+    tiny_spec.grid.calibration.append(CalibrationEntry(["oscar"], name="OSCAR"))
+    tiny_spec.grid.seeds = [0]
+    counting = Counting(monkeypatch)
+    records = run_study(tiny_spec)
+    assert len(records) == 2 and len(counting.prunes) == 2
+    stored = read_records(tiny_spec.output_dir)
+    skipped = [r for r in stored if r["kind"] == "skipped"]
+    assert [r["labels"]["calibration"] for r in skipped] == ["OSCAR"]
+    assert "oscar: cannot load oscar-corpus/OSCAR-2201" in skipped[0]["reason"]
+    report = write_report(tiny_spec.output_dir, plots=False, tensorboard=False)
+    text = (report.files[-1]).read_text()
+    assert report.cells_done == 2 and report.cells_expected == 3 and "Skipped" in text and "OSCAR (1 cells)" in text
+    again = Counting(monkeypatch)
+    run_study(tiny_spec)  # checked again (still unavailable), nothing else re-run
+    assert again.prunes == [] and again.dense_evaluations == 0
+
+
+def test_a_pool_too_small_stops_the_study_before_any_pruning(tiny_spec, monkeypatch):
+    tiny_spec.grid.nsamples = [400]  # the tiny c4 holds ~40 documents of ~100 tokens
+    counting = Counting(monkeypatch)
+    with pytest.raises(ValueError, match=r"grid.nsamples/grid.seqlen: calibration set 'c4' \(c4\) holds \d+ tokens, "
+                                         r"fewer than 400 x 32 = 12800 .*allow_overlap"):
+        run_study(tiny_spec)
+    assert counting.prunes == [] and counting.dense_evaluations == 0
+    tiny_spec.grid.calibration[0].options = {"allow_overlap": True}
+    tiny_spec.grid.calibration = tiny_spec.grid.calibration[:1]
+    tiny_spec.grid.seeds = [0]
+    tiny_spec.grid.nsamples = [64]
+    run_study(tiny_spec)
+    assert len(counting.prunes) == 1
+
+
+def test_a_cell_killed_mid_evaluation_resumes_after_its_last_task(tiny_spec, monkeypatch):
+    import calibprune.evaluation.api as api
+
+    real, calls = api.evaluate_model, []
+
+    def flaky(model, tokenizer, tasks, **kwargs):
+        calls.append((tuple(tasks), kwargs.get("cache") is not None))
+        if len(calls) == 4:  # dense wikitext, dense boolq, cell 0 wikitext, then cell 0 boolq dies
+            raise SimulatedCrash("killed while evaluating boolq")
+        return real(model, tokenizer, tasks, **kwargs)
+
+    tiny_spec.grid.seeds = [0]
+    monkeypatch.setattr(api, "evaluate_model", flaky)
+    with pytest.raises(SimulatedCrash):
+        run_study(tiny_spec)
+    partial = [r for r in read_records(tiny_spec.output_dir, partial=True) if r["kind"] == "partial"]
+    assert sorted(r["task"] for r in partial) == ["boolq", "wikitext", "wikitext"]  # dense: 2 tasks, cell: 1
+    calls.clear()
+    records = run_study(tiny_spec)
+    assert calls == [(("boolq",), False), (("wikitext",), False), (("boolq",), False)]
+    first = records[0]
+    assert {r["task"] for r in first["results"]} == {"wikitext", "boolq"}
+    assert set(first["timings"]["tasks_s"]) == {"wikitext", "boolq"}
+    report = write_report(tiny_spec.output_dir, plots=False, tensorboard=False)
+    assert report.cells_done == 2

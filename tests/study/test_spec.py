@@ -86,3 +86,37 @@ def test_per_task_limits_override_the_limit():
     evaluation = {"tasks": ["wikitext", "esnli"], "limit": 8, "limits": {"esnli": 50}}
     spec = spec_from_dict({**grid(), "evaluation": evaluation})
     assert [spec.evaluation.limit_of(t) for t in spec.evaluation.tasks] == [8, 50]
+
+
+def test_method_subsets_and_scans_add_cells_once():
+    data = grid(methods=[{"method": "Wanda"}, {"method": "SparseGPT", "calibration": ["c4"]}], nsamples=[8],
+                seeds=[0, 1], scans=[{"calibration": "c4", "nsamples": [4, 8, 32]}, {"calibration": "c4",
+                                                                                     "seqlen": [32, 64]}])
+    cells = expand_cells(spec_from_dict(data))
+    wanda = [c for c in cells if c.method.method == "Wanda"]
+    sparsegpt = [c for c in cells if c.method.method == "SparseGPT"]
+    # grid: 2 sets x 2 seeds; scans on c4: nsamples 4 and 32 (8 is the grid's), seqlen 32 (64 is the grid's)
+    assert len(wanda) == 4 + 2 * 2 + 2 and len(sparsegpt) == 2 + 2 * 2 + 2
+    assert {c.calibration.label for c in sparsegpt} == {"c4"}
+    assert {(c.nsamples, c.seqlen) for c in wanda if c.calibration.label == "c4"} == {(8, 64), (4, 64), (32, 64),
+                                                                                     (8, 32)}
+    assert len({c.cell_id for c in cells}) == len(cells) and [c.index for c in cells] == list(range(len(cells)))
+    data["grid"]["scans"][0]["methods"] = ["Wanda 50%"]
+    assert len(expand_cells(spec_from_dict(data))) == len(cells) - 2 * 2  # SparseGPT's nsamples scan dropped
+    plain = expand_cells(spec_from_dict(grid(methods=[{"method": "SparseGPT"}], nsamples=[8], seeds=[0, 1])))
+    subset = {c.cell_id for c in sparsegpt}
+    assert {c.cell_id for c in plain if c.calibration.label == "c4"} <= subset  # the subset does not change ids
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"methods": [{"method": "Wanda", "calibration": ["C5"]}]}, r"grid.methods\[\].calibration: unknown"),
+        ({"scans": [{"calibration": "C5", "nsamples": [4]}]}, r"grid.scans\[\].calibration: unknown title 'C5'"),
+        ({"scans": [{"calibration": "c4", "nsamples": []}]}, r"grid.scans\[\].nsamples"),
+        ({"scans": [{"calibration": "c4", "nsamples": [4], "methods": ["Nope"]}]}, r"grid.scans\[\].methods"),
+    ],
+)
+def test_bad_subsets_and_scans_are_refused(overrides, message):
+    with pytest.raises(ValueError, match=message):
+        spec_from_dict(grid(**overrides))

@@ -44,6 +44,8 @@ class SourceOptions:
             seed repo did, instead of one BOS and blank lines between pairs.
         text_field: column holding the text of local files and ``hf:`` datasets.
         split: split read from ``hf:`` datasets.
+        allow_overlap: text sources whose pool holds fewer than ``nsamples x seqlen`` tokens cut overlapping
+            windows (text reused) instead of failing.
     """
 
     format: str = "icl"
@@ -53,6 +55,7 @@ class SourceOptions:
     per_example_bos: bool = False
     text_field: str = "text"
     split: str = "train"
+    allow_overlap: bool = False
 
     def __post_init__(self) -> None:
         if self.format not in FORMATS:

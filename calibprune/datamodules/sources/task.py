@@ -25,7 +25,7 @@ class TaskSource(CalibrationSource):
 
     A sequence starts with one BOS, and pairs are joined by blank lines exactly as evaluation prompts join
     their exemplars (``per_example_bos``: BOS before every pair and no separator, as the seed repo did).
-    Examples are drawn without replacement until the pool is used up.
+    Examples are drawn without replacement until the pool is used up, then again (with a warning).
 
     - ``zero-shot``: one question without its answer, then padding (cut at ``seqlen`` if longer).
     - ``icl``: random pairs until the window is full; the last pair is cut where the window ends, so
@@ -54,6 +54,9 @@ class TaskSource(CalibrationSource):
         stream = IndexStream(len(pool), generator)
         self._lengths = {}
         rows = [self._row(context, pool, stream) for _ in range(nsamples)]
+        if stream.rounds > 1:
+            log.warning("%s: %d sequences drew from the %d usable examples %d times over: examples repeat",
+                        self.task.name, nsamples, len(pool), stream.rounds)
         return pad_rows(rows, context.seqlen, pad_id(context.tokenizer))
 
     def pool(self, data_dir: str | None) -> list[Example]:

@@ -1,0 +1,237 @@
+"""Checks of the command line that need no model: run after parsing, before any class is built or weight read.
+
+Each failure is one line that names the option as the user writes it and what it accepts.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+import yaml
+from jsonargparse import Namespace
+
+from calibprune.cli_flags import CONFIG_SUFFIXES
+
+_CONFIG_FLAGS = ("--config", "--model", "--data", "--method", "--trainer")
+# ``calibprune study`` takes its calibration and methods from the grid: these groups are not used.
+_STUDY_UNUSED = ("--data", "--method", "--prune_method")
+
+
+def check_raw_args(subcommand: str | None, args: list[str]) -> None:
+    """Config files that are missing or malformed, and options a subcommand does not use.
+
+    Raises:
+        FileNotFoundError, ValueError: naming the option.
+    """
+    for index, arg in enumerate(args):
+        key, eq, value = arg.partition("=")
+        if key not in _CONFIG_FLAGS:
+            continue
+        if not eq:
+            if index + 1 >= len(args):
+                continue
+            value = args[index + 1]
+        if key == "--config" or value.lower().endswith(CONFIG_SUFFIXES):
+            check_config_file(key, value)
+    if subcommand == "study":
+        for arg in args:
+            key = arg.partition("=")[0]
+            if key.startswith("--") and any(key == flag or key.startswith(flag + ".") for flag in _STUDY_UNUSED):
+                raise ValueError(f"{key}: not used by `calibprune study`, whose grid gives every cell its calibration "
+                                 "and method; accepted: --grid.calibration, --grid.methods, --grid.nsamples, ...")
+
+
+def check_config_file(flag: str, value: str) -> None:
+    """Fail when a config file given to ``flag`` is missing or is not valid YAML (with its line and column).
+
+    Raises:
+        FileNotFoundError, ValueError: naming ``flag`` and the file.
+    """
+    path = Path(value)
+    if not path.is_file():
+        what = "is a folder" if path.is_dir() else "does not exist"
+        raise FileNotFoundError(f"{flag}: config file {value!r} {what}; accepted: a YAML or JSON file")
+    try:
+        yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
+        raise ValueError(f"{flag}: {value}: {where}: {err.problem or err.context}; accepted: a YAML or JSON "
+                         "file") from None
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ValueError(f"{flag}: {value}: {type(err).__name__}: {err}; accepted: a YAML or JSON file") from None
+
+
+def check_config(subcommand: str, config: Namespace) -> None:
+    """Values that parse but cannot work: empty lists, devices this machine lacks, unusable outputs.
+
+    Args:
+        subcommand: ``prune``, ``evaluate`` or ``study``.
+        config: the subcommand's parsed config, short flags already applied.
+
+    Raises:
+        ValueError, FileExistsError, FileNotFoundError, PermissionError: naming the option.
+    """
+    check_devices(config.get("trainer") or Namespace())
+    from calibprune.modeling.loading import DTYPES
+
+    dtype = (config.get("model") or Namespace()).get("dtype")
+    if dtype is not None and dtype not in DTYPES:
+        raise ValueError(f"--model.dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    data = config.get("data") or Namespace()
+    if subcommand == "prune":
+        _check_prune(config, data)
+    elif subcommand == "evaluate":
+        _check_evaluate(config, data)
+
+
+def _flag(config: Namespace, short: str, nested: str) -> str:
+    """The flag as the user wrote it: the short one when it was given, else the nested one."""
+    return f"--{short}" if config.get(short) is not None else f"--{nested}"
+
+
+def _check_prune(config: Namespace, data: Namespace) -> None:
+    from calibprune.results_file import check_output_path
+    from calibprune.saving import check_save_path
+
+    calibration = data.get("calibration")
+    if calibration is not None and len(calibration) == 0:
+        raise ValueError(f"{_flag(config, 'calibration', 'data.calibration')}: empty list; accepted: one or more "
+                         "sources, e.g. '[c4]', '[self]', '[tokens.pt]' (leave it out for the default, self)")
+    tasks = config.get("tasks")
+    if tasks is not None and len(tasks) == 0:
+        raise ValueError("--tasks: empty list; accepted: perplexity corpora and tasks, e.g. '[wikitext, boolq]' "
+                         "(leave it out to evaluate nothing)")
+    if config.get("save_model"):
+        check_save_path(config.save_model, bool(config.get("overwrite")))
+    check_output_path(config.get("output"))
+    if config.get("output") and not tasks:
+        raise ValueError("--output: prune writes the results of --tasks; pass --tasks too (e.g. '[wikitext]')")
+    for spec in calibration or []:
+        check_text_file(spec, data.get("text_field") or "text")
+    model_config = local_model_config(config.model.model)
+    if model_config is None:
+        return
+    context = model_config.get("max_position_embeddings")
+    for flag, seqlen in ((_flag(config, "seqlen", "data.seqlen"), data.get("seqlen")),
+                         ("--eval_seqlen", config.get("eval_seqlen") if tasks else None)):
+        if context and isinstance(seqlen, int) and seqlen > context:
+            raise ValueError(f"{flag} {seqlen} exceeds the model's context of {context} tokens")
+    vocab = model_config.get("vocab_size")
+    for spec in calibration or []:
+        if Path(spec).suffix in (".pt", ".pth", ".bin") and Path(spec).is_file():
+            from calibprune.datamodules.sources.token_file import TokenFileSource
+
+            TokenFileSource(spec).check_vocab(vocab)
+
+
+def _check_evaluate(config: Namespace, data: Namespace) -> None:
+    from calibprune.results_file import check_output_path
+    from calibprune.tasks import TASKS
+
+    tasks = data.get("tasks")
+    if tasks is not None and len(tasks) == 0:
+        raise ValueError(f"{_flag(config, 'tasks', 'data.tasks')}: empty list; accepted: perplexity corpora and "
+                         "tasks, e.g. '[wikitext, boolq]'")
+    if data.get("rationale"):
+        with_rationale = [name for name, cls in TASKS.items() if cls().has_rationale and cls().kind == "arithmetic"]
+        without = [name for name in tasks or ["wikitext"] if name not in with_rationale]
+        if without:
+            raise ValueError(f"--data.rationale true: {', '.join(without)} cannot use rationales; accepted: "
+                             f"arithmetic tasks with rationales ({', '.join(with_rationale)})")
+    check_output_path(config.get("output"))
+    model_config = local_model_config(config.model.model)
+    context = (model_config or {}).get("max_position_embeddings")
+    seqlen = data.get("seqlen")
+    if context and isinstance(seqlen, int) and seqlen > context:
+        raise ValueError(f"{_flag(config, 'seqlen', 'data.seqlen')} {seqlen} exceeds the model's context of "
+                         f"{context} tokens")
+
+
+def check_text_file(spec: str, text_field: str) -> None:
+    """Fail when a local ``.jsonl``/``.csv`` calibration file is missing or lacks the ``--data.text_field`` column.
+
+    Raises:
+        FileNotFoundError, ValueError: naming the option.
+    """
+    path = Path(spec)
+    if path.suffix not in (".jsonl", ".json", ".csv", ".parquet", ".txt"):
+        return
+    if not path.is_file():
+        raise FileNotFoundError(f"--calibration: text file {spec!r} does not exist")
+    columns: list[str] | None = None
+    try:
+        with open(path, encoding="utf-8") as handle:
+            if path.suffix == ".jsonl":
+                first = next((line for line in handle if line.strip()), None)
+                row = json.loads(first) if first is not None else None
+                columns = list(row) if isinstance(row, dict) else None
+            elif path.suffix == ".csv":
+                import csv
+
+                columns = next(csv.reader(handle), None)
+    except (OSError, ValueError, UnicodeDecodeError):
+        return  # the source reports a malformed file with its own message
+    if columns is not None and text_field not in columns:
+        raise ValueError(f"--data.text_field {text_field!r} is not a column of {path.name}; columns: "
+                         f"{', '.join(columns)}")
+
+
+def local_model_config(name_or_path: str) -> dict[str, Any] | None:
+    """The ``config.json`` of a local model folder (read without its weights), or ``None``."""
+    path = Path(name_or_path).expanduser() / "config.json"
+    if not path.is_file():
+        return None
+    try:
+        config = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    text = config.get("text_config")  # multimodal configs nest the language model's
+    return {**config, **text} if isinstance(text, dict) else config
+
+
+def check_devices(trainer: Namespace) -> None:
+    """Fail when ``--trainer.accelerator``/``--trainer.devices`` ask for hardware this machine does not have.
+
+    Raises:
+        ValueError: naming the option and what this machine offers.
+    """
+    accelerator = trainer.get("accelerator")
+    accelerator = accelerator if isinstance(accelerator, str) else None
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    if accelerator in ("gpu", "cuda") and gpus == 0:
+        raise ValueError(f"--trainer.accelerator {accelerator}: no CUDA GPU is visible on this machine; accepted: "
+                         "cpu or auto")
+    if accelerator == "mps" and not (torch.backends.mps.is_available()):
+        raise ValueError("--trainer.accelerator mps: no Apple GPU on this machine; accepted: cpu or auto")
+    if accelerator == "tpu":
+        raise ValueError("--trainer.accelerator tpu: calibprune does not run on TPUs; accepted: cpu, gpu or auto")
+    count = _device_count(trainer.get("devices"))
+    if count is None or int(trainer.get("num_nodes") or 1) > 1 or "LOCAL_RANK" in os.environ:
+        return  # several nodes (or a launcher's process): each node's own devices are not visible from here
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator in (None, "auto") and gpus > 0)
+    available, kind = (gpus, "CUDA GPUs") if on_gpu else (os.cpu_count() or 1, "CPU cores")
+    if count > available:
+        raise ValueError(f"--trainer.devices {trainer.get('devices')}: this machine has {available} {kind}; "
+                         f"accepted: 1 to {available} (or auto)")
+
+
+def _device_count(devices: Any) -> int | None:
+    """How many devices ``--trainer.devices`` asks for (``None``: auto, or -1 for all)."""
+    if isinstance(devices, (list, tuple)):
+        return len(devices)
+    if isinstance(devices, str):
+        text = devices.strip()
+        if "," in text:
+            return len([d for d in text.split(",") if d.strip()])
+        if text.lstrip("-").isdigit():
+            devices = int(text)
+        else:
+            return None
+    if isinstance(devices, int) and devices > 0:
+        return devices
+    return None
