@@ -7,9 +7,15 @@ answers generated in batches with stop sequences (at most 32 new tokens, our def
 greedy with no stop sequence, ``max_new_tokens=256`` for arithmetic and 20 for classification, as that code
 does; its prompts are ours, built before the clock starts.
 
+Per task kind (multiple choice, arithmetic generation, and perplexity windows with ``--perplexity_windows``),
+``--shared_exemplars`` gives every item of a task the same exemplars (one prompt prefix, run once per
+batch) and ``--no_prefix_reuse`` turns that reuse off, to time it on identical prompts and results.
+``--skip_seed`` leaves the seed's method out; ``--repeats`` times ours several times (min and median).
+
 Run from the repository root::
 
     python benchmarks/eval_throughput.py --output eval_throughput.json
+    python benchmarks/eval_throughput.py --skip_seed --shared_exemplars --repeats 3 --perplexity_windows 8
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from pathlib import Path
 import torch
 
 from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation import forward
 from calibprune.evaluation.api import evaluate_model
 from calibprune.modeling.loading import load_model, load_tokenizer
 
@@ -44,13 +51,26 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
                         help="new tokens the seed's method generates per arithmetic item (seed code: 256)")
     parser.add_argument("--batch_size", type=int, default=16, help="items per forward pass of our evaluation")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--perplexity_task", default="wikitext", help="perplexity corpus (with --perplexity_windows)")
+    parser.add_argument("--perplexity_windows", type=int, default=0, help="windows of the perplexity corpus (0: none)")
+    parser.add_argument("--seqlen", type=int, default=512, help="tokens per perplexity window")
+    parser.add_argument("--shared_exemplars", action="store_true", help="the same exemplars for every item")
+    parser.add_argument("--no_prefix_reuse", action="store_true", help="run the shared prompt prefix for every row")
+    parser.add_argument("--skip_seed", action="store_true", help="do not time the seed's method")
+    parser.add_argument("--repeats", type=int, default=1, help="timed runs of ours per task (min and median kept)")
     parser.add_argument("--output", default=None, help="write the measurements to this JSON file")
     return parser.parse_args(argv)
 
 
+def protocol(args: argparse.Namespace) -> dict:
+    """Options of the exemplar protocol, passed only when set (so that older versions can be timed too)."""
+    return {"shared_exemplars": True} if args.shared_exemplars else {}
+
+
 def prompts_of(task: str, items: int, tokenizer, args: argparse.Namespace) -> list[list[int]]:
     """The few-shot prompts our evaluation builds for ``task`` (choice tasks: the context before the choices)."""
-    datamodule = EvaluationDataModule([task], limit=items, num_fewshot=args.num_fewshot, data_dir=args.data_dir)
+    datamodule = EvaluationDataModule([task], limit=items, num_fewshot=args.num_fewshot, data_dir=args.data_dir,
+                                      **protocol(args))
     datamodule.connect(tokenizer)
     datamodule.setup()
     return [getattr(item, "prompt", None) or item.context for item in datamodule.plans[0].items]
@@ -80,9 +100,11 @@ def ours(model, tokenizer, task: str, items: int, args: argparse.Namespace) -> f
         tokenizer,
         [task],
         data_dir=args.data_dir,
+        seqlen=args.seqlen,
         limit=items,
         num_fewshot=args.num_fewshot,
         batch_size=args.batch_size,
+        **protocol(args),
     )
     return time.perf_counter() - start
 
@@ -91,9 +113,12 @@ def main(argv: list[str] | None = None) -> dict:
     args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.no_prefix_reuse:
+        forward.MIN_SHARED_PREFIX = 10**9
     tokenizer, model = load_tokenizer(args.model), load_model(args.model)
     tasks = [(args.choice_task, args.choice_items, args.seed_choice_tokens),
              (args.generation_task, args.generation_items, args.seed_generation_tokens)]
+    tasks = [task for task in tasks if task[1] > 0]
     report: dict = {
         "model": args.model,
         "device": platform.processor() or platform.machine(),
@@ -101,16 +126,28 @@ def main(argv: list[str] | None = None) -> dict:
         "num_fewshot": args.num_fewshot,
         "seed_new_tokens": {"choice": args.seed_choice_tokens, "generation": args.seed_generation_tokens},
         "batch_size": args.batch_size,
+        "shared_exemplars": args.shared_exemplars,
+        "prefix_reuse": not args.no_prefix_reuse,
         "tasks": {},
     }
+    if args.perplexity_windows:
+        times = sorted(ours(model, tokenizer, args.perplexity_task, args.perplexity_windows, args)
+                       for _ in range(args.repeats))
+        report["perplexity"] = {"task": args.perplexity_task, "windows": args.perplexity_windows,
+                                "seqlen": args.seqlen, "ours_s": times[0], "ours_median_s": times[len(times) // 2],
+                                "ours_windows_per_s": args.perplexity_windows / times[0]}
+        print(f"{args.perplexity_task}: {args.perplexity_windows} windows of {args.seqlen}, "
+              f"ours {args.perplexity_windows / times[0]:.3f} windows/s", flush=True)
     for task, items, seed_tokens in tasks:
         prompts = prompts_of(task, items, tokenizer, args)
-        ours_s = ours(model, tokenizer, task, items, args)
-        seed_s = seed_method(model, tokenizer, prompts, seed_tokens)
+        times = sorted(ours(model, tokenizer, task, items, args) for _ in range(args.repeats))
+        ours_s = times[0]
+        seed_s = float("nan") if args.skip_seed else seed_method(model, tokenizer, prompts, seed_tokens)
         report["tasks"][task] = {
             "items": len(prompts),
             "mean_prompt_tokens": sum(map(len, prompts)) / len(prompts),
             "ours_s": ours_s,
+            "ours_median_s": times[len(times) // 2],
             "seed_s": seed_s,
             "ours_examples_per_s": len(prompts) / ours_s,
             "seed_examples_per_s": len(prompts) / seed_s,

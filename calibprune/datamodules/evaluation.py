@@ -67,6 +67,8 @@ class EvaluationDataModule(pl.LightningDataModule):
             (arithmetic), 128 (translation).
         data_dir: folder with local copies ``<task>/{train,test}.jsonl`` (``c4/validation.jsonl``), read
             instead of the hub.
+        shared_exemplars: the same exemplars for every test item of a task (one prompt prefix, computed once
+            per batch) instead of a draw per item.
     """
 
     def __init__(
@@ -80,6 +82,7 @@ class EvaluationDataModule(pl.LightningDataModule):
         rationale: bool = False,
         max_new_tokens: int | None = None,
         data_dir: str | None = None,
+        shared_exemplars: bool = False,
     ) -> None:
         super().__init__()
         self.tasks = [tasks] if isinstance(tasks, str) else list(tasks or ["wikitext"])
@@ -99,7 +102,10 @@ class EvaluationDataModule(pl.LightningDataModule):
             if value is not None and (not isinstance(value, int) or value < low):
                 raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
         self.seqlen, self.batch_size, self.limit, self.num_fewshot = seqlen, batch_size, limit, num_fewshot
+        if not isinstance(shared_exemplars, bool):
+            raise ValueError(f"--shared_exemplars must be true or false, got {shared_exemplars!r}")
         self.seed, self.rationale, self.max_new_tokens, self.data_dir = seed, rationale, max_new_tokens, data_dir
+        self.shared_exemplars = shared_exemplars
         self.tokenizer: Any = None
         self.max_length: int | None = None
         self.plans: list[EvaluationPlan] | None = None
@@ -130,6 +136,7 @@ class EvaluationDataModule(pl.LightningDataModule):
             "rationale": uses_rationale(task, self.rationale),
             "max_new_tokens": None if task.kind == "multiple_choice" else self.max_new_tokens,
             "data_dir": self.data_dir,
+            "shared_exemplars": self.shared_exemplars,
         }
 
     def plan(self, name: str) -> EvaluationPlan:
@@ -142,7 +149,8 @@ class EvaluationDataModule(pl.LightningDataModule):
         tests = task_examples(task, load_records(task, "test", self.data_dir, self.limit))
         k = settings["num_fewshot"]
         pool = task_examples(task, load_records(task, "train", self.data_dir)) if k else []
-        requests = build_requests(task, self.tokenizer, tests, pool, k, self.seed, self.rationale)
+        requests = build_requests(task, self.tokenizer, tests, pool, k, self.seed, self.rationale,
+                                  self.shared_exemplars)
         log.info("%s: %d items, %d-shot", name, len(requests), k)
         return EvaluationPlan(name, task.kind, sorted(requests, key=lambda r: -r.length), settings)
 

@@ -57,6 +57,7 @@ def evaluate_model(
     seed: int = 0,
     rationale: bool = False,
     max_new_tokens: int | None = None,
+    shared_exemplars: bool = False,
     cache: ResultCache | None = None,
     model_id: str | None = None,
     trainer: Trainer | None = None,
@@ -79,6 +80,7 @@ def evaluate_model(
         seed: exemplar seed.
         rationale: chain-of-thought exemplars for arithmetic tasks.
         max_new_tokens: most generated tokens per answer (``None``: per-kind default).
+        shared_exemplars: the same exemplars for every item of a task (its prompt prefix runs once per batch).
         cache: where results are looked up and stored; ``None`` for no cache.
         model_id: identity of the model in cache keys (e.g. :func:`~calibprune.evaluation.cache.path_fingerprint`
             of its path); default: a hash of its weights.
@@ -98,6 +100,7 @@ def evaluate_model(
         rationale=rationale,
         max_new_tokens=max_new_tokens,
         data_dir=data_dir,
+        shared_exemplars=shared_exemplars,
     )
     results: list[TaskResult] = []
     if ours:

@@ -15,7 +15,7 @@ from calibprune.evaluation.results import TaskResult
 from calibprune.modeling.loading import cache_root, resolve_model_path
 
 # Bump when scoring changes in a way that changes results, so that stale entries are never read.
-CACHE_VERSION = 1
+CACHE_VERSION = 2
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from calibprune.evaluation.forward import causal_lm_forward, left_pad, position_ids
+from calibprune.evaluation.forward import causal_lm_forward, prefill
 from calibprune.tasks.encoding import pad_id
 
 
@@ -37,6 +37,7 @@ def greedy_generate(
     max_new_tokens: int,
     stop_sequences: tuple[str, ...] = (),
     max_length: int | None = None,
+    share_prefix: bool = True,
 ) -> list[str]:
     """Greedy continuations of a batch of prompts, each cut at its first stop sequence.
 
@@ -50,6 +51,8 @@ def greedy_generate(
         max_new_tokens: most tokens generated per prompt.
         stop_sequences: strings that end a continuation (not included in the returned text).
         max_length: the model's context length.
+        share_prefix: run the tokens that every prompt starts with once (see
+            :func:`~calibprune.evaluation.forward.prefill`).
 
     Returns:
         The decoded continuation of every prompt, in the order of ``prompts``.
@@ -57,9 +60,7 @@ def greedy_generate(
     if max_length is not None:
         prompts = [prompt[-(max_length - max_new_tokens) :] for prompt in prompts]
     device = next(model.parameters()).device
-    input_ids, attention_mask = left_pad(prompts, pad_id(tokenizer), device)
-    positions = position_ids(attention_mask)
-    logits, cache = causal_lm_forward(model, input_ids, attention_mask, positions, 1, use_cache=True)
+    logits, cache, attention_mask, positions = prefill(model, prompts, pad_id(tokenizer), share_prefix)
     stop_ids = eos_ids(model, tokenizer)
     generated: list[list[int]] = [[] for _ in prompts]
     active = torch.arange(len(prompts), device=device)  # prompt index of every row still in the batch

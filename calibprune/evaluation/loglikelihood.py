@@ -6,7 +6,7 @@ from typing import Any
 
 import torch
 
-from calibprune.evaluation.forward import causal_lm_forward, left_pad, position_ids
+from calibprune.evaluation.forward import causal_lm_forward, prefill
 
 
 def encode_pair(tokenizer: Any, context: str, continuation: str) -> tuple[list[int], list[int]]:
@@ -39,6 +39,7 @@ def choice_logprobs(
     items: list[tuple[list[int], list[list[int]]]],
     pad_id: int,
     max_length: int | None = None,
+    share_prefix: bool = True,
 ) -> list[torch.Tensor]:
     """Sum of the log-probabilities of every continuation of every item, given the item's context.
 
@@ -52,6 +53,8 @@ def choice_logprobs(
         items: per item, the context's token ids (BOS included, not empty) and each continuation's token ids.
         pad_id: id written at padded positions (never attended to, never scored).
         max_length: the model's context length; longer inputs lose their first context tokens.
+        share_prefix: run the tokens that every context of the batch starts with once (see
+            :func:`~calibprune.evaluation.forward.prefill`).
 
     Returns:
         One fp32 tensor per item with one summed log-probability per continuation.
@@ -63,9 +66,7 @@ def choice_logprobs(
     contexts = [
         ctx if max_length is None else ctx[-(max_length - n + 1) :] for (ctx, _), n in zip(items, longest, strict=True)
     ]
-    input_ids, attention_mask = left_pad(contexts, pad_id, device)
-    positions = position_ids(attention_mask)
-    last_logits, cache = causal_lm_forward(model, input_ids, attention_mask, positions, 1, use_cache=True)
+    last_logits, cache, attention_mask, positions = prefill(model, contexts, pad_id, share_prefix)
     owner = torch.tensor([i for i, (_, conts) in enumerate(items) for _ in conts], device=device)
     continuations = [c for _, conts in items for c in conts]
     # The last context position predicts each continuation's first token.

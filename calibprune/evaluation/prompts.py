@@ -15,14 +15,15 @@ def exemplar_seed(seed: int, task: str, index: int) -> int:
     return int.from_bytes(digest[:8], "little") % (2**63 - 1)
 
 
-def draw_exemplars(pool: list[Example], k: int, test_example: Example, seed: int) -> list[Example]:
-    """Draw ``k`` distinct exemplars from the train pool, never one with the test item's question.
+def draw_exemplars(pool: list[Example], k: int, test_example: Example | None, seed: int) -> list[Example]:
+    """Draw ``k`` distinct exemplars from the train pool, never one with the test item's question (if given).
 
     Raises:
         ValueError: naming ``--num_fewshot`` when the pool is too small.
     """
     order = torch.randperm(len(pool), generator=torch.Generator().manual_seed(seed)).tolist()
-    chosen = [pool[i] for i in order if pool[i].question != test_example.question][:k]
+    excluded = None if test_example is None else test_example.question
+    chosen = [pool[i] for i in order if pool[i].question != excluded][:k]
     if len(chosen) < k:
         raise ValueError(f"--num_fewshot {k}: the train split has only {len(chosen)} usable exemplars")
     return chosen

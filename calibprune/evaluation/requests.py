@@ -13,6 +13,9 @@ from calibprune.tasks.encoding import bos_ids, encode_text
 
 log = logging.getLogger(__name__)
 
+# The space between the answer cue and a choice (lm-evaluation-harness's ``target_delimiter``).
+TARGET_DELIMITER = " "
+
 
 @dataclass(frozen=True)
 class ChoiceRequest:
@@ -22,13 +25,17 @@ class ChoiceRequest:
         context: prompt tokens (prefix, exemplars, test question), ending with the answer cue.
         continuations: the tokens of each choice after the context.
         label: index of the gold choice.
-        choice_chars: length of each choice string in characters (for length-normalised accuracy).
+        choice_chars: length of each choice string in characters, without the space that separates it from
+            the answer cue (lm-evaluation-harness's ``acc_norm`` divides by ``len(choice)`` of ``"yes"``, its
+            ``target_delimiter`` ``" "`` excluded).
+        index: position of the item in the task's test split (results are reported in this order).
     """
 
     context: list[int]
     continuations: tuple[list[int], ...]
     label: int
     choice_chars: tuple[int, ...]
+    index: int
 
     @property
     def length(self) -> int:
@@ -38,10 +45,11 @@ class ChoiceRequest:
 
 @dataclass(frozen=True)
 class GenerationRequest:
-    """One generated item: prompt tokens and the gold answer (a number or a reference translation)."""
+    """One generated item: prompt tokens, the gold answer (a number or a reference translation), its test index."""
 
     prompt: list[int]
     target: float | str
+    index: int
 
     @property
     def length(self) -> int:
@@ -89,10 +97,59 @@ def uses_rationale(task: Task, rationale: bool) -> bool:
     return rationale and task.kind == "arithmetic"
 
 
+def few_shot_prompts(
+    task: Task,
+    tests: list[Example],
+    pool: list[Example],
+    k: int,
+    seed: int,
+    rationale: bool = False,
+    shared_exemplars: bool = False,
+) -> list[str]:
+    """The few-shot prompt text (no BOS) of every test example.
+
+    Item ``i`` gets exemplars drawn with seed ``(seed, task, i)``; with ``shared_exemplars`` every item gets
+    the same ones, drawn once with seed ``(seed, task, -1)`` (one fixed prompt prefix per task, as the seed
+    code's fixed exemplars; its shared tokens are then computed once per batch). An item whose own question
+    is among the shared exemplars gets the next exemplars of the same draw instead.
+
+    Args:
+        task: the task whose template writes the prompt.
+        tests: test examples, in order.
+        pool: train examples to draw exemplars from.
+        k: exemplars per prompt.
+        seed: run seed.
+        rationale: exemplars with their chain of thought (arithmetic tasks only).
+        shared_exemplars: the same exemplars for every item.
+    """
+    cot = uses_rationale(task, rationale)
+    if cot:
+        pool = [example for example in pool if example.rationale is not None]
+    prompts = []
+    shared = draw_exemplars(pool, k, None, exemplar_seed(seed, task.name, -1)) if shared_exemplars and k else None
+    for index, example in enumerate(tests):
+        if not k:
+            exemplars = []
+        elif shared is not None and all(e.question != example.question for e in shared):
+            exemplars = shared
+        else:
+            item_seed = exemplar_seed(seed, task.name, -1 if shared_exemplars else index)
+            exemplars = draw_exemplars(pool, k, example, item_seed)
+        prompts.append(task.few_shot_text(exemplars, example, cot))
+    return prompts
+
+
 def build_requests(
-    task: Task, tokenizer: Any, tests: list[Example], pool: list[Example], k: int, seed: int, rationale: bool = False
+    task: Task,
+    tokenizer: Any,
+    tests: list[Example],
+    pool: list[Example],
+    k: int,
+    seed: int,
+    rationale: bool = False,
+    shared_exemplars: bool = False,
 ) -> list[ChoiceRequest | GenerationRequest]:
-    """Few-shot requests for every test example; exemplars are drawn per item with a seed from ``seed``.
+    """Few-shot requests for every test example, with the prompts of :func:`few_shot_prompts`.
 
     A prompt is one BOS, the exemplar pairs and the test question, encoded as calibration encodes task text.
 
@@ -104,15 +161,12 @@ def build_requests(
         k: exemplars per prompt.
         seed: run seed.
         rationale: exemplars with their chain of thought (arithmetic tasks only).
+        shared_exemplars: the same exemplars for every item (see :func:`few_shot_prompts`).
     """
-    cot = uses_rationale(task, rationale)
-    if cot:
-        pool = [example for example in pool if example.rationale is not None]
     bos = bos_ids(tokenizer)
     requests: list[ChoiceRequest | GenerationRequest] = []
-    for index, example in enumerate(tests):
-        exemplars = draw_exemplars(pool, k, example, exemplar_seed(seed, task.name, index)) if k else []
-        prompt = task.few_shot_text(exemplars, example, cot)
+    prompts = few_shot_prompts(task, tests, pool, k, seed, rationale, shared_exemplars)
+    for index, (example, prompt) in enumerate(zip(tests, prompts, strict=True)):
         if task.kind == "multiple_choice":
             pairs = [encode_pair(tokenizer, prompt, choice) for choice in example.choices]
             requests.append(
@@ -120,9 +174,10 @@ def build_requests(
                     context=bos + pairs[0][0],
                     continuations=tuple(continuation for _, continuation in pairs),
                     label=example.label,
-                    choice_chars=tuple(len(choice) for choice in example.choices),
+                    choice_chars=tuple(len(choice.removeprefix(TARGET_DELIMITER)) for choice in example.choices),
+                    index=index,
                 )
             )
         else:
-            requests.append(GenerationRequest(prompt=encode_text(tokenizer, prompt, bos=True), target=example.target))
+            requests.append(GenerationRequest(encode_text(tokenizer, prompt, bos=True), example.target, index))
     return requests

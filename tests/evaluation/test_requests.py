@@ -66,7 +66,7 @@ def test_choice_requests_hold_bos_prompt_and_each_choice(tokenizer):
     prompt = tokenizer.decode(request.context[1:])
     assert prompt.count(EXEMPLAR_SEPARATOR) == 2 and prompt.endswith("Question: sky?\nAnswer:")
     assert [tokenizer.decode(c) for c in request.continuations] == [" red", " blue"]
-    assert request.label == 1 and request.choice_chars == (4, 5)
+    assert request.label == 1 and request.choice_chars == (3, 4)  # lm-eval: len("red"), len("blue")
     assert request.length == len(request.context) + max(len(c) for c in request.continuations)
 
 

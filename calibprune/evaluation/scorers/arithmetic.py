@@ -9,7 +9,7 @@ from typing_extensions import override
 
 from calibprune.evaluation.answers import numbers_match, parse_number
 from calibprune.evaluation.generation import greedy_generate
-from calibprune.evaluation.metrics import MeanWithStderr
+from calibprune.evaluation.metrics import PerItemValues
 from calibprune.evaluation.requests import EvaluationPlan, GenerationRequest
 from calibprune.evaluation.results import TaskResult
 from calibprune.evaluation.scorers.base import Scorer
@@ -29,7 +29,8 @@ class ArithmeticScorer(Scorer):
         super().__init__(plan)
         requested = self.settings.get("max_new_tokens")
         self.max_new_tokens = requested or (256 if self.settings.get("rationale") else 32)
-        self.exact_match = MeanWithStderr()
+        self.exact_match = PerItemValues()
+        self.generations: dict[int, str] = {}
 
     @override
     def update(
@@ -39,9 +40,15 @@ class ArithmeticScorer(Scorer):
         prompts = [request.prompt for request in batch]
         texts = greedy_generate(model, tokenizer, prompts, self.max_new_tokens, ARITHMETIC_STOPS, max_length)
         correct = [numbers_match(parse_number(t), float(r.target)) for t, r in zip(texts, batch, strict=True)]
-        self.exact_match.update(torch.tensor(correct, dtype=torch.float64))
+        self.generations.update((request.index, text) for request, text in zip(batch, texts, strict=True))
+        self.exact_match.update([r.index for r in batch], torch.tensor(correct, dtype=torch.float64))
+
+    @property
+    def texts(self) -> list[str]:
+        """The generated answer of every item scored on this process (cut at its stop sequence), in item order."""
+        return [self.generations[index] for index in sorted(self.generations)]
 
     @override
     def results(self) -> list[TaskResult]:
-        """The ``exact_match`` record."""
-        return [self.result("exact_match", *self.exact_match.compute())]
+        """The ``exact_match`` record, with each item's 0/1 correctness."""
+        return [self.result("exact_match", self.exact_match.compute())]

@@ -7,6 +7,7 @@ from typing import Any
 
 from torch import nn
 
+from calibprune.evaluation.metrics import mean_and_stderr
 from calibprune.evaluation.requests import EvaluationPlan
 from calibprune.evaluation.results import TaskResult
 
@@ -32,6 +33,6 @@ class Scorer(nn.Module, ABC):
     def results(self) -> list[TaskResult]:
         """The task's results from everything scored so far."""
 
-    def result(self, metric: str, value: float, stderr: float | None, n: int) -> TaskResult:
-        """A result record of this task."""
-        return TaskResult(self.task, metric, value, stderr, n, self.num_fewshot)
+    def result(self, metric: str, per_item: list[float]) -> TaskResult:
+        """A result record of this task: the mean of ``per_item`` and its standard error, values included."""
+        return TaskResult(self.task, metric, *mean_and_stderr(per_item), self.num_fewshot, per_item)

@@ -39,5 +39,6 @@ class TranslationScorer(Scorer):
 
     @override
     def results(self) -> list[TaskResult]:
-        """The ``bleu`` record (no standard error: BLEU is a corpus statistic)."""
-        return [self.result("bleu", 100.0 * float(self.bleu.compute()), None, int(self.count.compute()))]
+        """The ``bleu`` record (no standard error and no per-item values: BLEU is a corpus statistic)."""
+        bleu, n = 100.0 * float(self.bleu.compute()), int(self.count.compute())
+        return [TaskResult(self.task, "bleu", bleu, None, n, self.num_fewshot)]
