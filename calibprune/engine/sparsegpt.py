@@ -79,12 +79,11 @@ def sparsegpt_prune(
             mask1 = torch.cat([matrix_mask(part, pattern.ratio) for part in scores.split(groups, dim=0)])
         Err1 = torch.zeros_like(W1)
         _obs_columns(W1, Hinv1, d, mask1, Err1, pattern)
-        W1[mask1] = 0
-        W[:, i1:i2] = W1
+        W[:, i1:i2] = W1.masked_fill_(mask1, 0)
         mask[:, i1:i2] = mask1
-        W[:, i2:] -= Err1 @ Hinv[i1:i2, i2:]
-    W[mask] = 0
-    return W, mask
+        if i2 < columns:
+            W[:, i2:].addmm_(Err1, Hinv[i1:i2, i2:], alpha=-1)
+    return W.masked_fill_(mask, 0), mask
 
 
 def _obs_columns(
