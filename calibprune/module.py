@@ -18,7 +18,7 @@ from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod, find_pruning_method
 from calibprune.callbacks.block_callback import BlockCallback
-from calibprune.modeling.blocks import decoder_blocks, linear_layers
+from calibprune.modeling.blocks import decoder_blocks
 from calibprune.modeling.capture import (
     BlockInputs,
     capture_block_inputs,
@@ -29,6 +29,8 @@ from calibprune.modeling.capture import (
 from calibprune.modeling.heap import reuse_freed_memory
 from calibprune.modeling.loading import EMBEDDED_MODEL, load_model, load_tokenizer
 from calibprune.modeling.placement import Onloaded, Resident, Streamed
+from calibprune.modeling.plan import PruningPlan
+from calibprune.modeling.prunable import PrunableWeight
 from calibprune.modeling.safetensors_io import SafetensorsCheckpoint
 from calibprune.modeling.streaming import (
     build_skeleton,
@@ -37,7 +39,7 @@ from calibprune.modeling.streaming import (
     outside_block_tensors,
 )
 from calibprune.modeling.workdir import Progress, WorkDir
-from calibprune.report import sparsity_report
+from calibprune.report import matrix_sparsity, sparsity_report, summarise
 from calibprune.saving import save_pruned_model, save_sharded_model
 
 log = logging.getLogger(__name__)
@@ -86,6 +88,9 @@ class PruningModule(pl.LightningModule):
         self.resume = False
         self.workdir: WorkDir | None = None
         self.layer_sparsity: dict[str, dict[str, Any]] = {}
+        self.plan: PruningPlan | None = None
+        self.blocks_path = ""
+        self.method_report: dict[str, Any] = {}
         self._workdir_path: Path | None = None
         self._scratch: tempfile.TemporaryDirectory | None = None
         self._tokens = hashlib.sha256()
@@ -167,13 +172,17 @@ class PruningModule(pl.LightningModule):
         """Calibrate, prune and propagate through every decoder block, in order (from the last finished one)."""
         hooks = [cb for cb in self.trainer.callbacks if isinstance(cb, BlockCallback)]
         path, blocks = decoder_blocks(self.model)
+        self.plan, self.blocks_path = PruningPlan.build(self.model, method.selection), path
+        if _is_rank_zero():
+            self.plan.log()
+        method.prepare(self, self.plan)  # before any block is restored or pruned: OWL reads the dense model
         start = self._start(method, path, blocks)
         bar = tqdm(range(start, len(blocks)), desc=f"pruning ({type(method).__name__})", initial=start,
                    total=len(blocks), disable=not _is_rank_zero())
         for index in bar:
             block = blocks[index]
             self.placement.onload(index, block, self.device)
-            layers = linear_layers(block)
+            layers = self.plan.layers(index, block)
             for hook in hooks:
                 hook.on_block_start(self.trainer, self, index, layers)
             if method.needs_calibration:
@@ -183,7 +192,7 @@ class PruningModule(pl.LightningModule):
                         hook.on_block_batch_end(self.trainer, self, index)
             for hook in hooks:
                 hook.on_block_end(self.trainer, self, index, layers)
-            _broadcast_weights(layers.values())
+            _broadcast_weights({id(p.parameter): p.parameter for p in layers.values()}.values())
             for hook in hooks:
                 hook.on_block_pruned(self.trainer, self, index, layers)
             if index + 1 < len(blocks):
@@ -193,6 +202,7 @@ class PruningModule(pl.LightningModule):
             self.placement.offload(index, block)
             if self.trainer.received_sigterm and index + 1 < len(blocks):
                 _stop_on_sigterm(index, self._workdir_path is not None)
+        self.method_report = method.report()
         self.active_token_mask = None
         self.calibration = []
 
@@ -202,17 +212,18 @@ class PruningModule(pl.LightningModule):
         self.active_token_mask = on_device.token_mask
         return on_device
 
-    def _collect(self, block: torch.nn.Module, layers: dict[str, torch.nn.Linear], inputs: BlockInputs) -> None:
-        """Run the block for its statistics only, up to the input of the last Linear layer it calls.
+    def _collect(self, block: torch.nn.Module, layers: dict[str, PrunableWeight], inputs: BlockInputs) -> None:
+        """Run the block for its statistics only, up to the input of the last matrix it calls.
 
-        Which layer that is comes from one full run of the first block with these layer names.
+        Which matrix that is comes from one full run of the first block with these matrix names.
         """
         on_device = self._on_device(inputs)
+        modules = {name: layer.module for name, layer in layers.items()}
         key = tuple(layers)
         if key in self._last_linear:
-            run_block_until(block, on_device, layers[self._last_linear[key]])
+            run_block_until(block, on_device, modules[self._last_linear[key]])
             return
-        order, out = linear_call_order(block, on_device, layers)
+        order, out = linear_call_order(block, on_device, modules)
         _check_finite(out)
         if order:
             self._last_linear[key] = order[-1]
@@ -253,10 +264,8 @@ class PruningModule(pl.LightningModule):
     def _finish_block(self, path: str, index: int, block: torch.nn.Module, count: int) -> None:
         """Write the pruned block (streaming or resume) and, with resume, the activations to continue from."""
         if self.placement.streamed:
-            for name, layer in linear_layers(block).items():
-                zeros, numel = int((layer.weight == 0).sum()), layer.weight.numel()
-                entry = {"zeros": zeros, "numel": numel, "sparsity": zeros / numel}
-                self.layer_sparsity[f"{path}.{index}.{name}"] = entry
+            for name, layer in self.plan.layers(index, block).items():
+                self.layer_sparsity[f"{path}.{index}.{name}"] = matrix_sparsity(layer.weight)
         if self.workdir is None:
             return
         self.workdir.write_block(index, {f"{path}.{index}.{name}": t for name, t in block.state_dict().items()})
@@ -279,13 +288,13 @@ class PruningModule(pl.LightningModule):
 
     # ---- results -------------------------------------------------------------------------------------------
     def sparsity_report(self) -> dict[str, Any]:
-        """Zeros, size and sparsity of every Linear layer in the decoder blocks, and over all of them."""
-        if not self.placement.streamed:
-            return sparsity_report(self.model)
-        zeros = sum(layer["zeros"] for layer in self.layer_sparsity.values())
-        total = sum(layer["numel"] for layer in self.layer_sparsity.values())
-        return {"layers": dict(self.layer_sparsity),
-                "global": {"zeros": zeros, "numel": total, "sparsity": zeros / max(total, 1)}}
+        """Zeros, size and sparsity of every pruned matrix, over all of them, coverage, and the method's facts."""
+        plan = self.plan or PruningPlan.build(self.model)
+        if self.placement.streamed:
+            report = summarise(dict(self.layer_sparsity), plan)
+        else:
+            report = sparsity_report(self.model, plan)
+        return {**report, **self.method_report}
 
     def save_pruned(self, path: str | Path, report: dict[str, Any], overwrite: bool = False) -> Path:
         """Save the pruned model to ``path`` (atomically), then delete the run's work directory."""
@@ -301,11 +310,11 @@ class PruningModule(pl.LightningModule):
         return saved
 
 
-def _broadcast_weights(layers) -> None:
+def _broadcast_weights(parameters) -> None:
     """Make every rank hold rank 0's pruned weights (guards against last-bit differences between processes)."""
     if torch.distributed.is_available() and torch.distributed.is_initialized():
-        for layer in layers:
-            torch.distributed.broadcast(layer.weight.data, src=0)
+        for parameter in parameters:
+            torch.distributed.broadcast(parameter.data, src=0)
 
 
 def _is_rank_zero() -> bool:

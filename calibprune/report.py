@@ -1,4 +1,4 @@
-"""Per-layer and global sparsity of a pruned model's decoder Linear layers."""
+"""Per-matrix and global sparsity of a pruned model's decoder blocks, and their coverage."""
 
 from __future__ import annotations
 
@@ -6,16 +6,34 @@ from typing import Any
 
 from torch import nn
 
-from calibprune.modeling.blocks import decoder_blocks, linear_layers
+from calibprune.modeling.blocks import decoder_blocks
+from calibprune.modeling.plan import PruningPlan
 
 
-def sparsity_report(model: nn.Module) -> dict[str, Any]:
-    """Zeros, size and sparsity of every Linear layer in the decoder blocks, and over all of them."""
-    path, blocks = decoder_blocks(model)
-    layers, zeros, total = {}, 0, 0
+def matrix_sparsity(weight) -> dict[str, Any]:
+    """Zeros, size and sparsity of one weight matrix."""
+    zeros, numel = int((weight == 0).sum()), weight.numel()
+    return {"zeros": zeros, "numel": numel, "sparsity": zeros / max(numel, 1)}
+
+
+def sparsity_report(model: nn.Module, plan: PruningPlan | None = None) -> dict[str, Any]:
+    """Zeros, size and sparsity of every matrix the plan prunes (default: every prunable one), overall, and coverage.
+
+    ``coverage`` is the pruned matrices' weights over all weights of the decoder blocks, with what the rest is
+    (routers, norms and biases, matrices left out by targets/ignore).
+    """
+    plan = plan or PruningPlan.build(model)
+    _, blocks = decoder_blocks(model)
+    layers = {}
     for index, block in enumerate(blocks):
-        for name, layer in linear_layers(block).items():
-            z, n = int((layer.weight == 0).sum()), layer.weight.numel()
-            layers[f"{path}.{index}.{name}"] = {"zeros": z, "numel": n, "sparsity": z / n}
-            zeros, total = zeros + z, total + n
-    return {"layers": layers, "global": {"zeros": zeros, "numel": total, "sparsity": zeros / max(total, 1)}}
+        for name, prunable in plan.layers(index, block).items():
+            layers[f"{plan.path}.{index}.{name}"] = matrix_sparsity(prunable.weight)
+    return summarise(layers, plan)
+
+
+def summarise(layers: dict[str, dict[str, Any]], plan: PruningPlan) -> dict[str, Any]:
+    """The report from per-matrix entries: ``layers``, ``global`` (over them) and ``coverage``."""
+    zeros = sum(layer["zeros"] for layer in layers.values())
+    total = sum(layer["numel"] for layer in layers.values())
+    return {"layers": layers, "global": {"zeros": zeros, "numel": total, "sparsity": zeros / max(total, 1)},
+            "coverage": plan.coverage()}

@@ -80,8 +80,13 @@ class RunSummary:
         overall, layers = report["global"], [layer["sparsity"] for layer in report["layers"].values()]
         self.metrics["sparsity/global"] = overall["sparsity"]
         spread = f", per layer {min(layers):.2%} to {max(layers):.2%}" if layers else ""
+        coverage = report.get("coverage")
+        covered = ""
+        if coverage is not None:  # what the matrices are of all the blocks' weights (the rest: norms, routers...)
+            self.metrics["sparsity/coverage"] = coverage["fraction"]
+            covered = f"; they hold {coverage['fraction']:.1%} of the decoder-block weights"
         self.facts["sparsity"] = (
-            f"{overall['sparsity']:.2%} of {overall['numel']:,} weights in {len(layers)} Linear layers{spread}"
+            f"{overall['sparsity']:.2%} of {overall['numel']:,} weights in {len(layers)} matrices{spread}{covered}"
         )
 
     def render(self, run_dir: str | None = None) -> str:

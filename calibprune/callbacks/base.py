@@ -2,59 +2,108 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import lightning.pytorch as pl
 import torch
 from lightning.pytorch.callbacks import Callback
-from torch import nn
 from typing_extensions import override
 
 from calibprune.callbacks.block_callback import BlockCallback
+from calibprune.callbacks.layer_sparsity import LayerSparsity
+from calibprune.engine.magnitude import magnitude_mask
 from calibprune.engine.sparsity import SparsityPattern
+from calibprune.modeling.plan import PruningPlan
+from calibprune.modeling.prunable import PrunableWeight
+from calibprune.modeling.targets import Selection
+
+log = logging.getLogger(__name__)
 
 
 class PruningMethod(BlockCallback):
-    """Prunes the Linear layers of each decoder block; subclasses say how.
+    """Prunes the weight matrices of each decoder block; subclasses say how.
 
-    The :class:`~calibprune.module.PruningModule` calls, for every decoder block in order,
-    :meth:`on_block_start` (attach statistics hooks), runs the calibration activations through the block,
-    then :meth:`on_block_end` (reduce statistics across ranks, prune, remove hooks).
+    The :class:`~calibprune.module.PruningModule` builds the :class:`~calibprune.modeling.plan.PruningPlan`
+    (every block's matrices, filtered by ``targets``/``ignore``), calls :meth:`prepare` once, then, for every
+    decoder block in order, :meth:`on_block_start` (attach statistics hooks), runs the calibration activations
+    through the block, then :meth:`on_block_end` (reduce statistics across ranks, prune, remove hooks).
 
     Args:
-        sparsity_ratio: fraction of weights pruned in every Linear layer, in [0, 1).
+        sparsity_ratio: fraction of weights pruned in every matrix, in [0, 1) (default 0.5; with ``N:M`` it is
+            N/M, and a different explicit value is an error).
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``, ``4:8``: N pruned in every M consecutive
             input weights of a row; the ratio is then N/M).
         count_padding: count padded positions in the statistics, as the seed repo did (off: padding is
             excluded through the attention mask).
+        targets: patterns of the matrices to prune (default: all); ``re:REGEX`` or a glob on the full name.
+        ignore: patterns of matrices left dense, e.g. ``[re:.*self_attn, model.layers.0.*]``.
+        layer_sparsity: one sparsity ratio per decoder block (their mean replaces ``sparsity_ratio``).
+        owl: OWL's outlier-weighted block ratios (Yin et al., 2024), mean ``sparsity_ratio``.
+        owl_m: OWL's outlier threshold M: scores above M times the block's mean Wanda score are outliers.
+        owl_lambda: OWL's lambda: the block ratios spread over 2 lambda around ``sparsity_ratio``.
     """
 
     needs_calibration = True
 
     def __init__(
-        self, sparsity_ratio: float = 0.5, sparsity_type: str = "unstructured", count_padding: bool = False
+        self,
+        sparsity_ratio: float | None = None,
+        sparsity_type: str = "unstructured",
+        count_padding: bool = False,
+        targets: list[str] | None = None,
+        ignore: list[str] | None = None,
+        layer_sparsity: list[float] | None = None,
+        owl: bool = False,
+        owl_m: float = 5.0,
+        owl_lambda: float = 0.08,
     ) -> None:
-        if sparsity_type != "unstructured":
-            structured = SparsityPattern.parse(sparsity_type, 0.0)
-            if sparsity_ratio not in (0.5, structured.ratio):  # 0.5 is the default, and the seed's habit
-                raise ValueError(
-                    f"--sparsity_ratio {sparsity_ratio} contradicts --sparsity_type {sparsity_type} "
-                    f"(which prunes {structured.ratio:g}); leave --sparsity_ratio out"
-                )
-        self.pattern = SparsityPattern.parse(sparsity_type, sparsity_ratio)
+        self.pattern = resolve_pattern(sparsity_type, sparsity_ratio)
         self.count_padding = count_padding
-        self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self.selection = Selection(targets or [], ignore or [])
+        explicit = sparsity_ratio is not None
+        self.block_sparsity = LayerSparsity(self.pattern, explicit, layer_sparsity, owl, owl_m, owl_lambda)
+        if layer_sparsity is not None:
+            self.pattern = SparsityPattern(ratio=sum(layer_sparsity) / len(layer_sparsity))
+        self.options = {"targets": self.selection.targets, "ignore": self.selection.ignore,
+                        **self.block_sparsity.options()}
+        self.magnitude_fallback: list[str] = []
+        self._active_pattern = self.pattern
+        self._handles: list = []
         self._accumulators: dict[str, Any] = {}
         self._seen: list[tuple[torch.Tensor, Any]] = []
+        self._prefix = ""
+
+    def prepare(self, pl_module: pl.LightningModule, plan: PruningPlan) -> None:
+        """Called once before the first block: fix every block's sparsity ratio (OWL reads the dense model)."""
+        if self.block_sparsity.owl and not self.needs_calibration:
+            raise ValueError(f"--method.owl needs calibration statistics; {type(self).__name__} reads none")
+        self.magnitude_fallback = []
+        self.block_sparsity.prepare(pl_module, plan, self.count_padding)
+
+    @property
+    def active_pattern(self) -> SparsityPattern:
+        """The sparsity pattern of the block being pruned (its own ratio with OWL or a per-block list)."""
+        return self._active_pattern
+
+    def block_pattern(self, index: int) -> SparsityPattern:
+        """The sparsity pattern of decoder block ``index``."""
+        return self.block_sparsity.pattern_of(index)
+
+    def report(self) -> dict[str, Any]:
+        """Method facts for the sparsity report: block ratios, experts pruned by magnitude for lack of tokens."""
+        entry = self.block_sparsity.report()
+        if self.magnitude_fallback:
+            entry["magnitude_fallback"] = list(self.magnitude_fallback)
+        return entry
 
     # ---- statistics -------------------------------------------------------------------------------------------
-    def new_accumulator(self, layer: nn.Linear) -> Any:
+    def new_accumulator(self, layer: PrunableWeight) -> Any:
         """A fresh fp32 statistics accumulator for ``layer`` (methods that calibrate must override)."""
         raise NotImplementedError
 
-    def _hook(self, name: str, pl_module: pl.LightningModule):
-        def hook(layer: nn.Module, args: tuple) -> None:
-            inputs = args[0]
+    def _hook(self, name: str, layer: PrunableWeight):
+        def hook(inputs: torch.Tensor, mask: torch.Tensor | None) -> None:
             for seen_input, accumulator in self._seen:
                 if seen_input is inputs:  # q/k/v (gate/up) read the same tensor: one set of statistics
                     self._accumulators.setdefault(name, accumulator)
@@ -62,7 +111,6 @@ class PruningMethod(BlockCallback):
             accumulator = self._accumulators.get(name)
             if accumulator is None:
                 accumulator = self._accumulators[name] = self.new_accumulator(layer)
-            mask = None if self.count_padding else pl_module.active_token_mask
             accumulator.update(inputs.detach(), mask)
             self._seen.append((inputs, accumulator))
 
@@ -70,16 +118,18 @@ class PruningMethod(BlockCallback):
 
     @override
     def on_block_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, PrunableWeight]
     ) -> None:
-        """Check the layers fit the pattern and attach one statistics hook (on the input) per Linear layer."""
+        """Check the matrices fit the pattern and attach one statistics hook (on the input) per matrix."""
         for name, layer in layers.items():
             self.pattern.check_width(layer.in_features, name)
         self._accumulators = {}
+        self._prefix = f"{getattr(pl_module, 'blocks_path', 'block')}.{index}."
         if self.needs_calibration:
-            self._handles = [
-                layer.register_forward_pre_hook(self._hook(name, pl_module)) for name, layer in layers.items()
-            ]
+            def mask() -> torch.Tensor | None:
+                return None if self.count_padding else pl_module.active_token_mask
+
+            self._handles = [layer.register_input_hook(self._hook(name, layer), mask) for name, layer in layers.items()]
 
     @override
     def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
@@ -88,9 +138,13 @@ class PruningMethod(BlockCallback):
 
     @override
     def on_block_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, PrunableWeight]
     ) -> None:
-        """Remove hooks, reduce statistics across ranks once, and prune every layer of the block in place."""
+        """Remove hooks, reduce statistics across ranks once, and prune every matrix of the block in place.
+
+        A matrix whose statistics saw no token (an expert no calibration token was routed to) is pruned by
+        magnitude instead, logged and listed in the report under ``magnitude_fallback``.
+        """
         self.remove_hooks()
         reduced: dict[int, Any] = {}
         for accumulator in self._accumulators.values():
@@ -98,11 +152,22 @@ class PruningMethod(BlockCallback):
                 accumulator.sum = trainer.strategy.reduce(accumulator.sum, reduce_op="sum")
                 accumulator.tokens = trainer.strategy.reduce(accumulator.tokens, reduce_op="sum")
                 reduced[id(accumulator)] = accumulator
-        self.prune_block(layers, self._accumulators)
+        pattern = self.block_pattern(index)
+        calibrated = dict(layers)
+        if self.needs_calibration:
+            unseen = [n for n in layers if n not in self._accumulators or float(self._accumulators[n].tokens) == 0]
+            for name in unseen:
+                log.warning("%s%s: no calibration token reached it; pruned by magnitude", self._prefix, name)
+                self.apply_mask(layers[name], magnitude_mask(layers[name].weight, pattern))
+                self.magnitude_fallback.append(self._prefix + name)
+                del calibrated[name]
+        if calibrated:
+            self._active_pattern = pattern
+            self.prune_block(calibrated, self._accumulators)
         self._accumulators = {}
 
-    def prune_block(self, layers: dict[str, nn.Linear], statistics: dict[str, Any]) -> None:
-        """Prune the block's layers in place given their (shared) input statistics."""
+    def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, Any]) -> None:
+        """Prune the block's matrices in place to :attr:`active_pattern` given their (shared) input statistics."""
         raise NotImplementedError
 
     def remove_hooks(self) -> None:
@@ -117,16 +182,36 @@ class PruningMethod(BlockCallback):
         self.remove_hooks()
 
     @staticmethod
-    def apply_mask(layer: nn.Linear, mask: torch.Tensor, weight: torch.Tensor | None = None) -> None:
+    def apply_mask(layer: PrunableWeight, mask: torch.Tensor, weight: torch.Tensor | None = None) -> None:
         """Write ``weight`` (default: the current one) into ``layer`` with the masked entries set to zero.
 
-        In place: the pruned weights take the dense ones' memory (no second copy of the model, also when the
-        dense weights are pages of a memory-mapped checkpoint).
+        In place, through the matrix's ``[out, in]`` view of its parameter: the pruned weights take the dense
+        ones' memory (no second copy of the model, also when the dense weights are pages of a memory-mapped
+        checkpoint), whatever the container (Linear, transposed Conv1D, one expert of a fused tensor).
         """
-        target = layer.weight.data
+        target = layer.weight
         if weight is not None:
             target.copy_(weight)
         target.masked_fill_(mask.to(target.device), 0)
+
+
+def resolve_pattern(sparsity_type: str, sparsity_ratio: float | None) -> SparsityPattern:
+    """The sparsity pattern of ``--sparsity_type`` and ``--sparsity_ratio`` (``None``: not given).
+
+    Unstructured sparsity defaults to 0.5. ``N:M`` fixes the ratio to N/M: an explicit ratio must agree with it
+    (``--sparsity_ratio 0.5 --sparsity_type 2:4``, the seed's habit, does), any other is an error.
+    """
+    if sparsity_type == "unstructured":
+        return SparsityPattern.parse(sparsity_type, 0.5 if sparsity_ratio is None else sparsity_ratio)
+    structured = SparsityPattern.parse(sparsity_type, 0.0)
+    if sparsity_ratio is not None:
+        SparsityPattern.parse("unstructured", sparsity_ratio)  # a ratio outside [0, 1) is reported as such first
+        if abs(float(sparsity_ratio) - structured.ratio) > 1e-9:
+            raise ValueError(
+                f"--sparsity_ratio {sparsity_ratio:g} contradicts --sparsity_type {sparsity_type} "
+                f"(which prunes {structured.ratio:g}); leave --sparsity_ratio out"
+            )
+    return structured
 
 
 def find_pruning_method(callbacks: list[Callback]) -> PruningMethod:

@@ -59,11 +59,11 @@ class PruningInspector(BlockCallback):
             header = f"sample {index + 1}/{len(samples)}: {int(mask.sum())} tokens + {int((~mask).sum())} padding"
             writer.add_text("calibration/samples", f"{header}\n\n    " + text.replace("\n", "\n    "), index)
 
-    def _probe(self, name: str, pl_module: pl.LightningModule):
-        def hook(layer: nn.Linear, args: tuple) -> None:
+    def _probe(self, name: str, layer: Any):
+        def hook(inputs: torch.Tensor, mask: torch.Tensor | None) -> None:
             if name in self._probes:  # the first batch is enough: the error is a ratio of norms
                 return
-            rows = select_tokens(args[0].detach(), getattr(pl_module, "active_token_mask", None))[: self.max_tokens]
+            rows = select_tokens(inputs.detach(), mask)[: self.max_tokens]
             self._probes[name] = (rows, F.linear(rows, layer.weight.detach().float()))
 
         return hook
@@ -76,10 +76,10 @@ class PruningInspector(BlockCallback):
         self.remove_hooks()
         self._probes, self._statistics = {}, {}
         if self._writer(trainer) is not None:
-            self._handles = [
-                layer.register_forward_pre_hook(self._probe(name, pl_module))
-                for name, layer in layers.items()
-            ]
+            def mask() -> torch.Tensor | None:
+                return getattr(pl_module, "active_token_mask", None)
+
+            self._handles = [layer.register_input_hook(self._probe(n, layer), mask) for n, layer in layers.items()]
 
     @override
     def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:

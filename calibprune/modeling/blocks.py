@@ -43,5 +43,9 @@ def decoder_blocks(model: nn.Module) -> tuple[str, nn.ModuleList]:
 
 
 def linear_layers(block: nn.Module) -> dict[str, nn.Linear]:
-    """All ``nn.Linear`` layers of a decoder block, by their name inside the block, in forward order."""
+    """All ``nn.Linear`` layers of a decoder block, by their name inside the block, in forward order.
+
+    Pruning does not use this: :func:`calibprune.modeling.prunable.block_weights` also finds Conv1D and fused
+    MoE experts, and refuses unknown weight kinds.
+    """
     return {name: module for name, module in block.named_modules() if isinstance(module, nn.Linear)}

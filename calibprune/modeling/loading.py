@@ -94,7 +94,12 @@ def load_model(name_or_path: str = EMBEDDED_MODEL, dtype: str = "float32") -> Pr
         kwargs["gguf_file"] = Path(path).name
         path = str(Path(path).parent)
     try:
-        model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        try:
+            model = AutoModelForCausalLM.from_pretrained(path, **kwargs)
+        except ValueError as err:  # some architectures (Gemma2) have no SDPA attention: their own eager one
+            if "does not support an attention implementation" not in str(err):
+                raise
+            model = AutoModelForCausalLM.from_pretrained(path, **{**kwargs, "attn_implementation": "eager"})
     except (OSError, ValueError) as err:
         raise ValueError(f"--model: cannot load a causal LM from {name_or_path!r}: {str(err).splitlines()[0]}") from err
     return model.eval()

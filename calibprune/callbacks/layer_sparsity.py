@@ -1,0 +1,100 @@
+"""Non-uniform sparsity across decoder blocks: an explicit per-block list, or OWL's outlier-weighted ratios."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from calibprune.engine.owl import outlier_ratio, owl_sparsities
+from calibprune.engine.sparsity import SparsityPattern
+from calibprune.engine.wanda import wanda_scores
+from calibprune.modeling.dense_pass import dense_pass
+from calibprune.modeling.plan import PruningPlan
+
+log = logging.getLogger(__name__)
+
+
+class LayerSparsity:
+    """Each decoder block's sparsity ratio: uniform, from ``--method.layer_sparsity``, or from OWL.
+
+    Args:
+        pattern: the method's pattern (its ratio is the target mean).
+        explicit_ratio: whether ``--sparsity_ratio`` was given (then it must equal an explicit list's mean).
+        layer_sparsity: one ratio per decoder block, in [0, 1).
+        owl: OWL's outlier-weighted ratios, from a first statistics pass over the dense model.
+        owl_m: OWL's outlier threshold M (scores above M times the block's mean score are outliers).
+        owl_lambda: OWL's lambda: block ratios spread over ``2 * lambda`` around the target.
+    """
+
+    def __init__(self, pattern: SparsityPattern, explicit_ratio: bool, layer_sparsity: list[float] | None,
+                 owl: bool, owl_m: float, owl_lambda: float) -> None:
+        if layer_sparsity is not None and owl:
+            raise ValueError("--method.layer_sparsity and --method.owl both set the blocks' ratios; choose one")
+        if (layer_sparsity is not None or owl) and pattern.structured:
+            raise ValueError("--method.layer_sparsity/--method.owl need unstructured sparsity, not --sparsity_type N:M")
+        if not owl_m > 0:
+            raise ValueError(f"--method.owl_m must be > 0, got {owl_m}")
+        if not 0 <= owl_lambda < 1:
+            raise ValueError(f"--method.owl_lambda must be in [0, 1), got {owl_lambda}")
+        if layer_sparsity is not None:
+            for value in layer_sparsity:
+                SparsityPattern.parse("unstructured", value)  # each in [0, 1)
+            if not layer_sparsity:
+                raise ValueError("--method.layer_sparsity: give one ratio per decoder block, got an empty list")
+            mean = sum(layer_sparsity) / len(layer_sparsity)
+            if explicit_ratio and abs(mean - pattern.ratio) > 1e-6:
+                raise ValueError(f"--method.layer_sparsity (mean {mean:g}) contradicts --sparsity_ratio "
+                                 f"{pattern.ratio:g}; leave --sparsity_ratio out")
+        self.pattern = pattern
+        self.explicit = None if layer_sparsity is None else [float(v) for v in layer_sparsity]
+        self.owl, self.owl_m, self.owl_lambda = owl, float(owl_m), float(owl_lambda)
+        self.ratios: list[float] | None = None
+        self.outlier_ratios: list[float] | None = None
+
+    @property
+    def uniform(self) -> bool:
+        """Whether every block gets the method's ratio."""
+        return self.explicit is None and not self.owl
+
+    def options(self) -> dict[str, Any]:
+        """The settings (part of a resumable run's fingerprint)."""
+        return {"layer_sparsity": self.explicit, "owl": self.owl, "owl_m": self.owl_m, "owl_lambda": self.owl_lambda}
+
+    def prepare(self, pl_module: Any, plan: PruningPlan, count_padding: bool) -> None:
+        """Fix every block's ratio before the first block is pruned (OWL: one pass over the dense model)."""
+        blocks = len(plan.names)
+        if self.explicit is not None:
+            if len(self.explicit) != blocks:
+                raise ValueError(f"--method.layer_sparsity has {len(self.explicit)} ratios; the model has {blocks} "
+                                 "decoder blocks")
+            self.ratios = list(self.explicit)
+        elif self.owl:
+            def block_outliers(index, layers, norms) -> float:
+                scores = [wanda_scores(p.weight, norms[name]) for name, p in layers.items()]
+                return outlier_ratio(scores, self.owl_m)
+
+            self.outlier_ratios = dense_pass(pl_module, plan, block_outliers, count_padding)
+            self.ratios = owl_sparsities(self.outlier_ratios, self.pattern.ratio, self.owl_lambda)
+            log.info("OWL (M=%g, lambda=%g): outlier ratios %s -> block sparsities %s (mean %.4f)", self.owl_m,
+                     self.owl_lambda, _fmt(self.outlier_ratios), _fmt(self.ratios), sum(self.ratios) / blocks)
+        else:
+            self.ratios = None
+
+    def pattern_of(self, index: int) -> SparsityPattern:
+        """Block ``index``'s pattern."""
+        if self.ratios is None:
+            return self.pattern
+        return SparsityPattern(ratio=self.ratios[index])
+
+    def report(self) -> dict[str, Any]:
+        """What goes into the sparsity report: the block ratios (and OWL's outlier ratios)."""
+        if self.ratios is None:
+            return {}
+        entry: dict[str, Any] = {"block_sparsity": list(self.ratios)}
+        if self.outlier_ratios is not None:
+            entry["owl"] = {"M": self.owl_m, "lambda": self.owl_lambda, "outlier_ratios": list(self.outlier_ratios)}
+        return entry
+
+
+def _fmt(values: list[float]) -> str:
+    return "[" + ", ".join(f"{v:.4f}" for v in values) + "]"

@@ -1,0 +1,66 @@
+"""One statistics pass over the dense model: every block's Wanda input norms, before anything is pruned.
+
+OWL needs the outlier ratios of all blocks before the first one is pruned. As in the authors' code, they come
+from the dense model's activations: each block is run on the calibration inputs with its dense weights and its
+outputs feed the next block. The first block's inputs are kept aside and restored afterwards, so the sequential
+pruning pass that follows starts from exactly the same inputs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import torch
+
+from calibprune.engine.statistics import SquaredNormAccumulator
+from calibprune.modeling.blocks import decoder_blocks
+from calibprune.modeling.capture import run_block
+from calibprune.modeling.plan import PruningPlan
+from calibprune.modeling.prunable import PrunableWeight
+
+T = TypeVar("T")
+
+
+@torch.no_grad()
+def dense_pass(
+    pl_module: Any,
+    plan: PruningPlan,
+    visit: Callable[[int, dict[str, PrunableWeight], dict[str, torch.Tensor]], T],
+    count_padding: bool = False,
+) -> list[T]:
+    """Run the dense model block by block; return ``visit(index, matrices, input_norms)`` of every block.
+
+    ``input_norms`` are ``||X_j||`` of each matrix to prune on the dense model's activations: fp32, padding
+    excluded unless ``count_padding``, summed over ranks once per block. ``visit`` runs while the block is on
+    the device (a streamed block's weights are gone afterwards).
+    """
+    _, blocks = decoder_blocks(pl_module.model)
+    saved = [inputs.hidden for inputs in pl_module.calibration]
+    state: dict[str, Any] = {"mask": None}
+    results = []
+    try:
+        for index, block in enumerate(blocks):
+            pl_module.placement.onload(index, block, pl_module.device)
+            layers = plan.layers(index, block)
+            accumulators = {name: SquaredNormAccumulator(p.in_features, device=pl_module.device)
+                            for name, p in layers.items()}
+            handles = [p.register_input_hook(lambda x, mask, acc=accumulators[name]: acc.update(x.detach(), mask),
+                                             lambda: None if count_padding else state["mask"])
+                       for name, p in layers.items()]
+            try:
+                for inputs in pl_module.calibration:
+                    on_device = inputs.to(pl_module.device) if pl_module.offload_activations else inputs
+                    state["mask"] = on_device.token_mask
+                    inputs.hidden = run_block(block, on_device).to(inputs.hidden.device)
+            finally:
+                for handle in handles:
+                    handle.remove()
+            reduce = pl_module.trainer.strategy.reduce
+            norms = {name: reduce(acc.sum, reduce_op="sum").sqrt() for name, acc in accumulators.items()}
+            results.append(visit(index, layers, norms))
+            pl_module.placement.offload(index, block)
+    finally:
+        for inputs, hidden in zip(pl_module.calibration, saved, strict=True):
+            inputs.hidden = hidden
+    return results
