@@ -18,6 +18,8 @@ def lowest_k(scores: torch.Tensor, k: int) -> torch.Tensor:
     torch.lt(scores, threshold, out=mask)
     missing = k - mask.sum(dim=-1, keepdim=True)
     ties = scores == threshold
+    if torch.equal(ties.sum(dim=-1, keepdim=True), missing):  # the usual case: every tie is needed
+        return mask.logical_or_(ties)
     return mask | (ties & (ties.cumsum(dim=-1) <= missing))
 
 

@@ -15,7 +15,9 @@ def select_tokens(inputs: torch.Tensor, token_mask: torch.Tensor | None) -> torc
     """
     rows = inputs.reshape(-1, inputs.shape[-1])
     if token_mask is not None:
-        rows = rows[token_mask.reshape(-1).to(device=rows.device, dtype=torch.bool)]
+        keep = token_mask.reshape(-1).to(device=rows.device, dtype=torch.bool)
+        if not bool(keep.all()):  # no padding: the rows as they are, not a copy of them
+            rows = rows[keep]
     return rows.float()
 
 
@@ -45,19 +47,47 @@ class SquaredNormAccumulator:
 class HessianAccumulator:
     """Running ``X^T X`` over calibration tokens (fp32) and the token count (SparseGPT's Hessian).
 
+    ``X^T X`` is symmetric, so for wide inputs only the row panels from the diagonal rightwards are
+    computed, about 3/4 of the products; the rest is mirrored when :attr:`sum` is read. Every entry is
+    the same dot product over the same tokens as in one full ``X^T X``, so the sums are bit-identical.
+
     Args:
         features: number of input features of the layer.
         device: where the fp32 sums live.
     """
 
+    PANEL_MIN_FEATURES = 256  # narrower inputs: one product (splitting costs more than it saves)
+
     def __init__(self, features: int, device: torch.device | str = "cpu") -> None:
-        self.sum = torch.zeros(features, features, dtype=torch.float32, device=device)
+        self._sum = torch.zeros(features, features, dtype=torch.float32, device=device)
+        self._mirrored = True
         self.tokens = torch.zeros((), dtype=torch.float64, device=device)
+        half = features // 2 if features >= self.PANEL_MIN_FEATURES else features
+        self._edges = sorted({0, half, features})
+
+    @property
+    def sum(self) -> torch.Tensor:
+        """``sum_t x_t^T x_t`` over the tokens seen, ``[features, features]``."""
+        if not self._mirrored:
+            for start, end in zip(self._edges, self._edges[1:], strict=False):
+                self._sum[end:, start:end] = self._sum[start:end, end:].T
+            self._mirrored = True
+        return self._sum
+
+    @sum.setter
+    def sum(self, value: torch.Tensor) -> None:
+        self._sum = value
+        self._mirrored = True
 
     def update(self, inputs: torch.Tensor, token_mask: torch.Tensor | None = None) -> None:
         """Add the calibration tokens of one batch."""
         rows = select_tokens(inputs, token_mask)
-        self.sum.addmm_(rows.T, rows)
+        if len(self._edges) == 2:
+            self._sum.addmm_(rows.T, rows)
+        else:
+            for start, end in zip(self._edges, self._edges[1:], strict=False):
+                self._sum[start:end, start:].addmm_(rows[:, start:end].T, rows[:, start:])
+            self._mirrored = False
         self.tokens += rows.shape[0]
 
     def hessian(self) -> torch.Tensor:
