@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import os
 import re
 import sys
 import warnings
@@ -36,6 +35,11 @@ def interactive() -> bool:
     return sys.stderr.isatty()
 
 
+def bar_interval() -> float:
+    """Seconds between a progress bar's redraws: 0.1 on a terminal; 30 in a log file, where each redraw is a line."""
+    return 0.1 if interactive() else 30.0
+
+
 def quiet_console() -> None:
     """Silence the banners and warnings a user need not see; keep calibprune's own log lines and errors."""
     for name in _BANNER_LOGGERS:
@@ -50,8 +54,6 @@ def quiet_console() -> None:
         hf_logging.disable_progress_bar()  # "Loading weights: 100% ..." on every model load
     except ImportError:  # pragma: no cover - transformers is a dependency
         pass
-    if not interactive():
-        os.environ.setdefault("TQDM_MININTERVAL", "30")  # a bar in a log file: a line every 30 s at most
 
 
 class StageProgressBar(TQDMProgressBar):

@@ -18,6 +18,7 @@ from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod, find_pruning_method
 from calibprune.callbacks.block_callback import BlockCallback
+from calibprune.console import bar_interval
 from calibprune.modeling.blocks import decoder_blocks
 from calibprune.modeling.capture import (
     BlockInputs,
@@ -188,7 +189,7 @@ class PruningModule(pl.LightningModule):
         method.prepare(self, self.plan)  # before any block is restored or pruned: OWL reads the dense model
         start = self._start(method, path, blocks)
         bar = tqdm(range(start, len(blocks)), desc=f"pruning ({type(method).__name__})", initial=start,
-                   total=len(blocks), disable=not _is_rank_zero())
+                   total=len(blocks), disable=not _is_rank_zero(), mininterval=bar_interval())
         for index in bar:
             block = blocks[index]
             self.placement.onload(index, block, self.device)

@@ -10,6 +10,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 from transformers import StoppingCriteria, StoppingCriteriaList
 
+from calibprune.console import bar_interval
 from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.datamodules.sources.base import CalibrationSource, SourceContext
 from calibprune.datamodules.sources.packing import pad_rows
@@ -61,7 +62,7 @@ class SelfGeneratedSource(CalibrationSource):
         chunks, losses = [], []
         batches = math.ceil(candidates / self.batch_size)
         bar = tqdm(total=batches * (length - 1), desc=f"generating calibration text ({candidates} sequences)",
-                   unit="tok", disable=rank_zero_only.rank != 0)
+                   unit="tok", disable=rank_zero_only.rank != 0, mininterval=bar_interval())
         with bar, torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             for first in range(0, candidates, self.batch_size):
