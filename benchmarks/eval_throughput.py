@@ -45,10 +45,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--generation_task", default="gsm8k", help="arithmetic task")
     parser.add_argument("--generation_items", type=int, default=16, help="test items of the arithmetic task")
     parser.add_argument("--num_fewshot", type=int, default=2, help="exemplars per prompt, both methods")
-    parser.add_argument("--seed_choice_tokens", type=int, default=20,
-                        help="new tokens the seed's method generates per classification item (seed code: 20)")
-    parser.add_argument("--seed_generation_tokens", type=int, default=256,
-                        help="new tokens the seed's method generates per arithmetic item (seed code: 256)")
+    parser.add_argument(
+        "--seed_choice_tokens",
+        type=int,
+        default=20,
+        help="new tokens the seed's method generates per classification item (seed code: 20)",
+    )
+    parser.add_argument(
+        "--seed_generation_tokens",
+        type=int,
+        default=256,
+        help="new tokens the seed's method generates per arithmetic item (seed code: 256)",
+    )
     parser.add_argument("--batch_size", type=int, default=16, help="items per forward pass of our evaluation")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
     parser.add_argument("--perplexity_task", default="wikitext", help="perplexity corpus (with --perplexity_windows)")
@@ -69,8 +77,9 @@ def protocol(args: argparse.Namespace) -> dict:
 
 def prompts_of(task: str, items: int, tokenizer, args: argparse.Namespace) -> list[list[int]]:
     """The few-shot prompts our evaluation builds for ``task`` (choice tasks: the context before the choices)."""
-    datamodule = EvaluationDataModule([task], limit=items, num_fewshot=args.num_fewshot, data_dir=args.data_dir,
-                                      **protocol(args))
+    datamodule = EvaluationDataModule(
+        [task], limit=items, num_fewshot=args.num_fewshot, data_dir=args.data_dir, **protocol(args)
+    )
     datamodule.connect(tokenizer)
     datamodule.setup()
     return [getattr(item, "prompt", None) or item.context for item in datamodule.plans[0].items]
@@ -116,8 +125,10 @@ def main(argv: list[str] | None = None) -> dict:
     if args.no_prefix_reuse:
         forward.MIN_SHARED_PREFIX = 10**9
     tokenizer, model = load_tokenizer(args.model), load_model(args.model)
-    tasks = [(args.choice_task, args.choice_items, args.seed_choice_tokens),
-             (args.generation_task, args.generation_items, args.seed_generation_tokens)]
+    tasks = [
+        (args.choice_task, args.choice_items, args.seed_choice_tokens),
+        (args.generation_task, args.generation_items, args.seed_generation_tokens),
+    ]
     tasks = [task for task in tasks if task[1] > 0]
     report: dict = {
         "model": args.model,
@@ -131,13 +142,22 @@ def main(argv: list[str] | None = None) -> dict:
         "tasks": {},
     }
     if args.perplexity_windows:
-        times = sorted(ours(model, tokenizer, args.perplexity_task, args.perplexity_windows, args)
-                       for _ in range(args.repeats))
-        report["perplexity"] = {"task": args.perplexity_task, "windows": args.perplexity_windows,
-                                "seqlen": args.seqlen, "ours_s": times[0], "ours_median_s": times[len(times) // 2],
-                                "ours_windows_per_s": args.perplexity_windows / times[0]}
-        print(f"{args.perplexity_task}: {args.perplexity_windows} windows of {args.seqlen}, "
-              f"ours {args.perplexity_windows / times[0]:.3f} windows/s", flush=True)
+        times = sorted(
+            ours(model, tokenizer, args.perplexity_task, args.perplexity_windows, args) for _ in range(args.repeats)
+        )
+        report["perplexity"] = {
+            "task": args.perplexity_task,
+            "windows": args.perplexity_windows,
+            "seqlen": args.seqlen,
+            "ours_s": times[0],
+            "ours_median_s": times[len(times) // 2],
+            "ours_windows_per_s": args.perplexity_windows / times[0],
+        }
+        print(
+            f"{args.perplexity_task}: {args.perplexity_windows} windows of {args.seqlen}, "
+            f"ours {args.perplexity_windows / times[0]:.3f} windows/s",
+            flush=True,
+        )
     for task, items, seed_tokens in tasks:
         prompts = prompts_of(task, items, tokenizer, args)
         times = sorted(ours(model, tokenizer, task, items, args) for _ in range(args.repeats))

@@ -56,8 +56,9 @@ def run_mode(mode: str, args: argparse.Namespace, tokens: Path, save: Path | Non
         method = {"Wanda": Wanda, "SparseGPT": SparseGPT}[args.method]()
         trainer = PruningTrainer(callbacks=[method], enable_progress_bar=False, accelerator="cpu", devices=1)
         module = PruningModule(args.model, args.dtype, offload_activations=True, **MODES[mode])
-        data = CalibrationDataModule([str(tokens)], nsamples=args.nsamples, seqlen=args.seqlen,
-                                     batch_size=args.batch_size)
+        data = CalibrationDataModule(
+            [str(tokens)], nsamples=args.nsamples, seqlen=args.seqlen, batch_size=args.batch_size
+        )
         start = time.perf_counter()
         trainer.prune(module, data, save_model=str(save) if save else None)
         result["seconds"] = round(time.perf_counter() - start, 2)
@@ -107,8 +108,15 @@ def main(argv: list[str] | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory() as scratch:
         tokens = write_tokens(args, Path(scratch))
         for mode in args.modes.split(","):
-            cmd = [sys.executable, __file__, *(argv if argv is not None else sys.argv[1:]), "--child", mode,
-                   "--tokens", str(tokens)]
+            cmd = [
+                sys.executable,
+                __file__,
+                *(argv if argv is not None else sys.argv[1:]),
+                "--child",
+                mode,
+                "--tokens",
+                str(tokens),
+            ]
             done = subprocess.run(cmd, capture_output=True, text=True, check=False)
             lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
             if done.returncode or not lines:
@@ -120,10 +128,19 @@ def main(argv: list[str] | None = None) -> list[dict]:
     for result in results:
         result["above_baseline_mb"] = round(result["peak_rss_mb"] - baseline, 1)
         result["x_fp32_size"] = round(result["above_baseline_mb"] / size, 3)
-        print(f"{result['mode']:<10} {result['peak_rss_mb']:>12.0f} {result['above_baseline_mb']:>11.0f} "
-              f"{result['x_fp32_size']:>12.2f} {result.get('seconds', 0):>8.1f}")
-    report = {"model": args.model, "fp32_size_mb": round(size, 1), "method": args.method, "dtype": args.dtype,
-              "nsamples": args.nsamples, "seqlen": args.seqlen, "results": results}
+        print(
+            f"{result['mode']:<10} {result['peak_rss_mb']:>12.0f} {result['above_baseline_mb']:>11.0f} "
+            f"{result['x_fp32_size']:>12.2f} {result.get('seconds', 0):>8.1f}"
+        )
+    report = {
+        "model": args.model,
+        "fp32_size_mb": round(size, 1),
+        "method": args.method,
+        "dtype": args.dtype,
+        "nsamples": args.nsamples,
+        "seqlen": args.seqlen,
+        "results": results,
+    }
     Path(args.out).write_text(json.dumps(report, indent=2))
     return results
 

@@ -42,8 +42,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--seed", type=int, default=0, help="seed of the choice of C4 windows")
     parser.add_argument("--methods", nargs="+", default=["wanda", "sparsegpt"], choices=["wanda", "sparsegpt"])
     parser.add_argument("--output", default="results.json", help="where to write the results as JSON")
-    parser.add_argument("--eval_items", type=int, default=16,
-                        help="test items per task of the evaluation-throughput run (0: skip it)")
+    parser.add_argument(
+        "--eval_items", type=int, default=16, help="test items per task of the evaluation-throughput run (0: skip it)"
+    )
     parser.add_argument("--worker", nargs=4, metavar=("IMPL", "METHOD", "WORKDIR", "RESULT"), help=argparse.SUPPRESS)
     return parser.parse_args(argv)
 
@@ -77,8 +78,10 @@ def prepare(args: argparse.Namespace, workdir: Path) -> None:
     data = Path(args.data_dir)
     ids = c4_windows(tokenizer, data / "c4" / "train.jsonl", args.nsamples, args.seqlen, args.seed)
     torch.save({"input_ids": ids, "attention_mask": torch.ones_like(ids)}, workdir / "tokens.pt")
-    torch.save(wikitext_windows(tokenizer, data / "wikitext" / "test.jsonl", args.ppl_windows, args.seqlen),
-               workdir / "wikitext.pt")
+    torch.save(
+        wikitext_windows(tokenizer, data / "wikitext" / "test.jsonl", args.ppl_windows, args.seqlen),
+        workdir / "wikitext.pt",
+    )
 
 
 # ---- one measurement, in its own process ------------------------------------------------------------------------
@@ -107,8 +110,9 @@ def _prune_ours(args: argparse.Namespace, method: str, tokens: Path):
     module.configure_model()
 
     def run() -> None:
-        data = CalibrationDataModule(calibration=[str(tokens)], nsamples=args.nsamples, seqlen=args.seqlen,
-                                     batch_size=args.batch_size)
+        data = CalibrationDataModule(
+            calibration=[str(tokens)], nsamples=args.nsamples, seqlen=args.seqlen, batch_size=args.batch_size
+        )
         callback = Wanda(0.5) if method == "wanda" else SparseGPT(0.5)
         trainer = PruningTrainer(accelerator="cpu", devices=1, callbacks=[callback], enable_progress_bar=False)
         trainer.prune(module, data)
@@ -146,14 +150,24 @@ def worker(args: argparse.Namespace) -> None:
     seconds = time.perf_counter() - start
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     _, blocks = decoder_blocks(model)
-    zeros = {f"{i}.{name}": layer.weight.detach() == 0
-             for i, block in enumerate(blocks) for name, layer in linear_layers(block).items()}
+    zeros = {
+        f"{i}.{name}": layer.weight.detach() == 0
+        for i, block in enumerate(blocks)
+        for name, layer in linear_layers(block).items()
+    }
     ppl = perplexity(model, torch.load(workdir / "wikitext.pt"))
     model_mib = sum(p.numel() for p in model.parameters()) * 4 / 2**20
-    measured = {"seconds": seconds, "peak_rss_mib": peak_kib / 1024, "loaded_rss_mib": loaded_kib / 1024,
-                "baseline_rss_mib": baseline_kib / 1024, "peak_above_baseline_mib": (peak_kib - baseline_kib) / 1024,
-                "fp32_model_mib": model_mib,
-                "load_peak_rss_mib": load_peak_kib / 1024, "wikitext_ppl": ppl, "threads": torch.get_num_threads()}
+    measured = {
+        "seconds": seconds,
+        "peak_rss_mib": peak_kib / 1024,
+        "loaded_rss_mib": loaded_kib / 1024,
+        "baseline_rss_mib": baseline_kib / 1024,
+        "peak_above_baseline_mib": (peak_kib - baseline_kib) / 1024,
+        "fp32_model_mib": model_mib,
+        "load_peak_rss_mib": load_peak_kib / 1024,
+        "wikitext_ppl": ppl,
+        "threads": torch.get_num_threads(),
+    }
     torch.save({"zeros": zeros, **measured}, result)
 
 
@@ -193,13 +207,17 @@ def dense_perplexity(model_name: str, windows: torch.Tensor) -> float:
 def table(rows: list[dict]) -> str:
     """The runs as a text table; ``x ref`` is the time relative to the reference's on the same method."""
     reference = {r["method"]: r["seconds"] for r in rows if r["impl"] == "reference"}
-    lines = [f"{'impl':<10} {'method':<10} {'time s':>8} {'x ref':>6} {'peak RSS MiB':>13} {'above libs MiB':>15} "
-             f"{'/ fp32 model':>13} {'wikitext ppl':>13}"]
+    lines = [
+        f"{'impl':<10} {'method':<10} {'time s':>8} {'x ref':>6} {'peak RSS MiB':>13} {'above libs MiB':>15} "
+        f"{'/ fp32 model':>13} {'wikitext ppl':>13}"
+    ]
     for r in rows:
         ratio = r["seconds"] / reference[r["method"]] if r["method"] in reference else float("nan")
         above = r["peak_above_baseline_mib"]
-        lines.append(f"{r['impl']:<10} {r['method']:<10} {r['seconds']:>8.1f} {ratio:>6.2f} {r['peak_rss_mib']:>13.0f} "
-                     f"{above:>15.0f} {above / r['fp32_model_mib']:>13.2f} {r['wikitext_ppl']:>13.3f}")
+        lines.append(
+            f"{r['impl']:<10} {r['method']:<10} {r['seconds']:>8.1f} {ratio:>6.2f} {r['peak_rss_mib']:>13.0f} "
+            f"{above:>15.0f} {above / r['fp32_model_mib']:>13.2f} {r['wikitext_ppl']:>13.3f}"
+        )
     return "\n".join(lines)
 
 
@@ -207,9 +225,20 @@ def evaluation_throughput(args: argparse.Namespace, workdir: Path) -> dict:
     """Run ``benchmarks/eval_throughput.py`` (ours batched vs the seed's batch-1 generation) on the same model."""
     out = workdir / "eval_throughput.json"
     root = Path(__file__).resolve().parents[1]
-    command = [sys.executable, str(root / "benchmarks" / "eval_throughput.py"), "--model", args.model,
-               "--data_dir", args.data_dir, "--choice_items", str(args.eval_items),
-               "--generation_items", str(max(1, args.eval_items // 2)), "--output", str(out)]
+    command = [
+        sys.executable,
+        str(root / "benchmarks" / "eval_throughput.py"),
+        "--model",
+        args.model,
+        "--data_dir",
+        args.data_dir,
+        "--choice_items",
+        str(args.eval_items),
+        "--generation_items",
+        str(max(1, args.eval_items // 2)),
+        "--output",
+        str(out),
+    ]
     print("running evaluation throughput ...", flush=True)
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH")]))}
     subprocess.run(command, check=True, cwd=root, env=env, stdout=subprocess.DEVNULL)
@@ -227,24 +256,35 @@ def main(argv: list[str] | None = None) -> None:
         runs = {(impl, method): measure(args, workdir, impl, method) for impl, method in RUNS if method in args.methods}
         dense_ppl = dense_perplexity(args.model, torch.load(workdir / "wikitext.pt"))
         evaluation = evaluation_throughput(args, workdir) if args.eval_items > 0 else None
-    rows = [{"impl": impl, "method": method, **{k: v for k, v in r.items() if k != "zeros"}}
-            for (impl, method), r in runs.items()]
-    results = {"config": {k: v for k, v in vars(args).items() if k != "worker"}, "cpu_count": os.cpu_count(),
-               "load_average": os.getloadavg(), "dense_wikitext_ppl": dense_ppl, "runs": rows}
+    rows = [
+        {"impl": impl, "method": method, **{k: v for k, v in r.items() if k != "zeros"}}
+        for (impl, method), r in runs.items()
+    ]
+    results = {
+        "config": {k: v for k, v in vars(args).items() if k != "worker"},
+        "cpu_count": os.cpu_count(),
+        "load_average": os.getloadavg(),
+        "dense_wikitext_ppl": dense_ppl,
+        "runs": rows,
+    }
     if ("ours", "wanda") in runs:
         results["wanda_masks"] = mask_agreement(runs["ours", "wanda"]["zeros"], runs["reference", "wanda"]["zeros"])
     print(table(rows))
     print(f"dense model: wikitext ppl {dense_ppl:.3f}")
     if "wanda_masks" in results:
         m = results["wanda_masks"]
-        print(f"Wanda masks: {m['layers_identical']}/{m['layers']} layers identical, min layer agreement "
-              f"{m['min_layer_agreement']:.6f}, mean {m['mean_agreement']:.6f}, first difference in block "
-              f"{m['first_block_with_a_difference']}")
+        print(
+            f"Wanda masks: {m['layers_identical']}/{m['layers']} layers identical, min layer agreement "
+            f"{m['min_layer_agreement']:.6f}, mean {m['mean_agreement']:.6f}, first difference in block "
+            f"{m['first_block_with_a_difference']}"
+        )
     if evaluation is not None:
         results["evaluation"] = evaluation
         for task, t in evaluation["tasks"].items():
-            print(f"evaluation {task}: {t['items']} items, ours {t['ours_examples_per_s']:.3f} ex/s, "
-                  f"seed's batch-1 generation {t['seed_examples_per_s']:.3f} ex/s, {t['ratio']:.1f}x")
+            print(
+                f"evaluation {task}: {t['items']} items, ours {t['ours_examples_per_s']:.3f} ex/s, "
+                f"seed's batch-1 generation {t['seed_examples_per_s']:.3f} ex/s, {t['ratio']:.1f}x"
+            )
         print(f"evaluation overall: {evaluation['ratio']:.1f}x the seed's examples per second")
     Path(args.output).write_text(json.dumps(results, indent=2))
     print(f"written to {args.output}")

@@ -50,8 +50,15 @@ def check_causal_lm(model: nn.Module, name: str = "the model", flag: str = "--mo
 
 
 def check_prune_options(
-    trainer: Any, model: Any, datamodule: Any, method: Any, save_model: str | None, overwrite: bool, resume: bool,
-    tasks: list[str] | None, output: str | None,
+    trainer: Any,
+    model: Any,
+    datamodule: Any,
+    method: Any,
+    save_model: str | None,
+    overwrite: bool,
+    resume: bool,
+    tasks: list[str] | None,
+    output: str | None,
 ) -> None:
     """Every check of a ``prune`` job that needs no model: save target, resume, tasks, output, calibration.
 

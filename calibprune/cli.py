@@ -43,8 +43,21 @@ SUBCOMMANDS: dict[str, tuple[type, type]] = {
     "advise": (PruningModule, CalibrationDataModule),
 }
 # Trainer options that mean something without training; the others (epochs, gradient clipping...) are hidden.
-TRAINER_OPTIONS = frozenset({"accelerator", "strategy", "devices", "num_nodes", "precision", "logger", "callbacks",
-                             "enable_progress_bar", "deterministic", "profiler", "plugins"})
+TRAINER_OPTIONS = frozenset(
+    {
+        "accelerator",
+        "strategy",
+        "devices",
+        "num_nodes",
+        "precision",
+        "logger",
+        "callbacks",
+        "enable_progress_bar",
+        "deterministic",
+        "profiler",
+        "plugins",
+    }
+)
 # Option strings of each subcommand's parser, to name the flag of an error as the user can type it.
 OPTIONS: dict[str, set[str]] = {}
 WITH_METHOD = ("prune", "study", "advise")  # subcommands taking ``--method``
@@ -76,8 +89,9 @@ class CalibpruneCLI(LightningCLI):
     def add_core_arguments_to_parser(self, parser: LightningArgumentParser) -> None:
         """Add the trainer options that matter without training, then the model's and the datamodule's."""
         hidden = set(inspect.signature(Trainer.__init__).parameters) - TRAINER_OPTIONS - {"self"}
-        parser.add_class_arguments(self.trainer_class, "trainer", fail_untyped=False, instantiate=False,
-                                   sub_configs=True, skip=hidden)
+        parser.add_class_arguments(
+            self.trainer_class, "trainer", fail_untyped=False, instantiate=False, sub_configs=True, skip=hidden
+        )
         parser.add_lightning_class_args(self._model_class, "model")
         parser.add_lightning_class_args(self._datamodule_class, "data")
         for action in parser._actions:  # ``--model NAME`` is rewritten to ``--model.model NAME``: say so
@@ -91,9 +105,12 @@ class CalibpruneCLI(LightningCLI):
             parser.add_lightning_class_args(PruningMethod, "method", subclass_mode=True)
             parser.set_defaults({"method": {"class_path": "calibprune.callbacks.Wanda"}})
         if self._building in LOGGED:
-            parser.add_argument("--log_dir", type=str, default="runs",
-                                help="TensorBoard runs go to LOG_DIR/<subcommand>/<timestamp> "
-                                     "(--trainer.logger false: none)")
+            parser.add_argument(
+                "--log_dir",
+                type=str,
+                default="runs",
+                help="TensorBoard runs go to LOG_DIR/<subcommand>/<timestamp> (--trainer.logger false: none)",
+            )
         for flag in SHORT_FLAGS.get(self._building, []):
             parser.add_argument(f"--{flag.name}", type=flag.type, default=None, help=flag.help)
 
@@ -155,7 +172,6 @@ USER_ERRORS = (
     PermissionError,
     MisconfigurationException,  # Lightning's own checks of --trainer.* (described by ``describe_error``)
 )
-
 
 
 class _ConsoleHandler(logging.Handler):

@@ -41,8 +41,10 @@ def check_raw_args(subcommand: str | None, args: list[str]) -> None:
         for arg in args:
             key = arg.partition("=")[0]
             if key.startswith("--") and any(key == flag or key.startswith(flag + ".") for flag in _STUDY_UNUSED):
-                raise ValueError(f"{key}: not used by `calibprune study`, whose grid gives every cell its calibration "
-                                 "and method; accepted: --grid.calibration, --grid.methods, --grid.nsamples, ...")
+                raise ValueError(
+                    f"{key}: not used by `calibprune study`, whose grid gives every cell its calibration "
+                    "and method; accepted: --grid.calibration, --grid.methods, --grid.nsamples, ..."
+                )
 
 
 def check_config_file(flag: str, value: str) -> None:
@@ -60,8 +62,9 @@ def check_config_file(flag: str, value: str) -> None:
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
-        raise ValueError(f"{flag}: {value}: {where}: {err.problem or err.context}; accepted: a YAML or JSON "
-                         "file") from None
+        raise ValueError(
+            f"{flag}: {value}: {where}: {err.problem or err.context}; accepted: a YAML or JSON file"
+        ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise ValueError(f"{flag}: {value}: {type(err).__name__}: {err}; accepted: a YAML or JSON file") from None
 
@@ -100,12 +103,16 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
 
     calibration = data.get("calibration")
     if calibration is not None and len(calibration) == 0:
-        raise ValueError(f"{_flag(config, 'calibration', 'data.calibration')}: empty list; accepted: one or more "
-                         "sources, e.g. '[c4]', '[self]', '[tokens.pt]' (leave it out for the default, self)")
+        raise ValueError(
+            f"{_flag(config, 'calibration', 'data.calibration')}: empty list; accepted: one or more "
+            "sources, e.g. '[c4]', '[self]', '[tokens.pt]' (leave it out for the default, self)"
+        )
     tasks = config.get("tasks")
     if tasks is not None and len(tasks) == 0:
-        raise ValueError("--tasks: empty list; accepted: perplexity corpora and tasks, e.g. '[wikitext, boolq]' "
-                         "(leave it out to evaluate nothing)")
+        raise ValueError(
+            "--tasks: empty list; accepted: perplexity corpora and tasks, e.g. '[wikitext, boolq]' "
+            "(leave it out to evaluate nothing)"
+        )
     if config.get("save_model"):
         check_save_path(config.save_model, bool(config.get("overwrite")))
     check_output_path(config.get("output"))
@@ -117,8 +124,10 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
     if model_config is None:
         return
     context = model_config.get("max_position_embeddings")
-    for flag, seqlen in ((_flag(config, "seqlen", "data.seqlen"), data.get("seqlen")),
-                         ("--eval_seqlen", config.get("eval_seqlen") if tasks else None)):
+    for flag, seqlen in (
+        (_flag(config, "seqlen", "data.seqlen"), data.get("seqlen")),
+        ("--eval_seqlen", config.get("eval_seqlen") if tasks else None),
+    ):
         if context and isinstance(seqlen, int) and seqlen > context:
             raise ValueError(f"{flag} {seqlen} exceeds the model's context of {context} tokens")
     vocab = model_config.get("vocab_size")
@@ -135,21 +144,26 @@ def _check_evaluate(config: Namespace, data: Namespace) -> None:
 
     tasks = data.get("tasks")
     if tasks is not None and len(tasks) == 0:
-        raise ValueError(f"{_flag(config, 'tasks', 'data.tasks')}: empty list; accepted: perplexity corpora and "
-                         "tasks, e.g. '[wikitext, boolq]'")
+        raise ValueError(
+            f"{_flag(config, 'tasks', 'data.tasks')}: empty list; accepted: perplexity corpora and "
+            "tasks, e.g. '[wikitext, boolq]'"
+        )
     if data.get("rationale"):
         with_rationale = [name for name, cls in TASKS.items() if cls().has_rationale and cls().kind == "arithmetic"]
         without = [name for name in tasks or ["wikitext"] if name not in with_rationale]
         if without:
-            raise ValueError(f"--data.rationale true: {', '.join(without)} cannot use rationales; accepted: "
-                             f"arithmetic tasks with rationales ({', '.join(with_rationale)})")
+            raise ValueError(
+                f"--data.rationale true: {', '.join(without)} cannot use rationales; accepted: "
+                f"arithmetic tasks with rationales ({', '.join(with_rationale)})"
+            )
     check_output_path(config.get("output"))
     model_config = local_model_config(config.model.model)
     context = (model_config or {}).get("max_position_embeddings")
     seqlen = data.get("seqlen")
     if context and isinstance(seqlen, int) and seqlen > context:
-        raise ValueError(f"{_flag(config, 'seqlen', 'data.seqlen')} {seqlen} exceeds the model's context of "
-                         f"{context} tokens")
+        raise ValueError(
+            f"{_flag(config, 'seqlen', 'data.seqlen')} {seqlen} exceeds the model's context of {context} tokens"
+        )
 
 
 def check_text_file(spec: str, text_field: str) -> None:
@@ -177,8 +191,9 @@ def check_text_file(spec: str, text_field: str) -> None:
     except (OSError, ValueError, UnicodeDecodeError):
         return  # the source reports a malformed file with its own message
     if columns is not None and text_field not in columns:
-        raise ValueError(f"--data.text_field {text_field!r} is not a column of {path.name}; columns: "
-                         f"{', '.join(columns)}")
+        raise ValueError(
+            f"--data.text_field {text_field!r} is not a column of {path.name}; columns: {', '.join(columns)}"
+        )
 
 
 def local_model_config(name_or_path: str) -> dict[str, Any] | None:
@@ -204,8 +219,9 @@ def check_devices(trainer: Namespace) -> None:
     accelerator = accelerator if isinstance(accelerator, str) else None
     gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
     if accelerator in ("gpu", "cuda") and gpus == 0:
-        raise ValueError(f"--trainer.accelerator {accelerator}: no CUDA GPU is visible on this machine; accepted: "
-                         "cpu or auto")
+        raise ValueError(
+            f"--trainer.accelerator {accelerator}: no CUDA GPU is visible on this machine; accepted: cpu or auto"
+        )
     if accelerator == "mps" and not (torch.backends.mps.is_available()):
         raise ValueError("--trainer.accelerator mps: no Apple GPU on this machine; accepted: cpu or auto")
     if accelerator == "tpu":
@@ -216,8 +232,10 @@ def check_devices(trainer: Namespace) -> None:
     on_gpu = accelerator in ("gpu", "cuda") or (accelerator in (None, "auto") and gpus > 0)
     available, kind = (gpus, "CUDA GPUs") if on_gpu else (os.cpu_count() or 1, "CPU cores")
     if count > available:
-        raise ValueError(f"--trainer.devices {trainer.get('devices')}: this machine has {available} {kind}; "
-                         f"accepted: 1 to {available} (or auto)")
+        raise ValueError(
+            f"--trainer.devices {trainer.get('devices')}: this machine has {available} {kind}; "
+            f"accepted: 1 to {available} (or auto)"
+        )
 
 
 def _device_count(devices: Any) -> int | None:

@@ -46,11 +46,14 @@ def describe_error(err: BaseException) -> str:
     if "DatasetGenerationError" in names:  # ``datasets`` failed on a local --calibration .jsonl/.csv/.parquet file
         cause = err.__cause__ or err.__context__
         detail = f"{type(cause).__name__}: {str(cause).splitlines()[0]}" if cause is not None else str(err)
-        return (f"--calibration: cannot parse a local data file ({detail}); accepted: .jsonl (one JSON object per "
-                "line), .json, .csv (with a header row) or .parquet, with a --text_field column")
+        return (
+            f"--calibration: cannot parse a local data file ({detail}); accepted: .jsonl (one JSON object per "
+            "line), .json, .csv (with a header row) or .parquet, with a --text_field column"
+        )
     if isinstance(err, FloatingPointError) and not str(err).startswith("--"):
-        return (f"--model: {err}; the weights hold NaN/Inf or overflow in --model.dtype (float16: try bfloat16 or "
-                "float32)")
+        return (
+            f"--model: {err}; the weights hold NaN/Inf or overflow in --model.dtype (float16: try bfloat16 or float32)"
+        )
     if "MisconfigurationException" in names:  # Lightning rejected a --trainer.* combination
         return f"--trainer: {str(err).splitlines()[0] if str(err) else type(err).__name__}"
     if "LinAlgError" in names and not str(err).startswith("--"):

@@ -38,37 +38,78 @@ class ShortFlag:
 
 def _prune_flags() -> list[ShortFlag]:
     return [
-        ShortFlag("prune_method", str | None, ("method",),
-                  "pruning method: wanda, sparsegpt or magnitude (any case; short for --method)"),
-        ShortFlag("sparsity_ratio", float | None, ("method.init_args.sparsity_ratio",),
-                  "fraction of weights pruned in every Linear layer, in [0, 1) (short for --method.sparsity_ratio)"),
-        ShortFlag("sparsity_type", str | None, ("method.init_args.sparsity_type",),
-                  "unstructured or N:M, e.g. 2:4 (short for --method.sparsity_type)"),
-        ShortFlag("calibration", list[str] | None, ("data.calibration",),
-                  "calibration source(s), e.g. c4, pile, gsm8k, self, a file (short for --data.calibration)"),
-        ShortFlag("format", str | None, ("data.format",),
-                  "layout of task sources: zero-shot, icl or icl-cot (short for --data.format)"),
-        ShortFlag("nsamples", int | None, ("data.nsamples",),
-                  "number of calibration sequences (short for --data.nsamples)"),
+        ShortFlag(
+            "prune_method",
+            str | None,
+            ("method",),
+            "pruning method: wanda, sparsegpt or magnitude (any case; short for --method)",
+        ),
+        ShortFlag(
+            "sparsity_ratio",
+            float | None,
+            ("method.init_args.sparsity_ratio",),
+            "fraction of weights pruned in every Linear layer, in [0, 1) (short for --method.sparsity_ratio)",
+        ),
+        ShortFlag(
+            "sparsity_type",
+            str | None,
+            ("method.init_args.sparsity_type",),
+            "unstructured or N:M, e.g. 2:4 (short for --method.sparsity_type)",
+        ),
+        ShortFlag(
+            "calibration",
+            list[str] | None,
+            ("data.calibration",),
+            "calibration source(s), e.g. c4, pile, gsm8k, self, a file (short for --data.calibration)",
+        ),
+        ShortFlag(
+            "format",
+            str | None,
+            ("data.format",),
+            "layout of task sources: zero-shot, icl or icl-cot (short for --data.format)",
+        ),
+        ShortFlag(
+            "nsamples", int | None, ("data.nsamples",), "number of calibration sequences (short for --data.nsamples)"
+        ),
         ShortFlag("seqlen", int | None, ("data.seqlen",), "tokens per calibration sequence (short for --data.seqlen)"),
-        ShortFlag("seed", int | None, ("data.seed", "seed_everything"),
-                  "seed of the calibration sampling and of everything else (short for --data.seed)"),
-        ShortFlag("data_dir", str | None, ("data.data_dir",),
-                  "folder with local copies <source>/{train,test}.jsonl, read instead of the hub (short for "
-                  "--data.data_dir; evaluation reads it too)"),
+        ShortFlag(
+            "seed",
+            int | None,
+            ("data.seed", "seed_everything"),
+            "seed of the calibration sampling and of everything else (short for --data.seed)",
+        ),
+        ShortFlag(
+            "data_dir",
+            str | None,
+            ("data.data_dir",),
+            "folder with local copies <source>/{train,test}.jsonl, read instead of the hub (short for "
+            "--data.data_dir; evaluation reads it too)",
+        ),
     ]
 
 
 def _evaluate_flags() -> list[ShortFlag]:
     return [
-        ShortFlag("tasks", list[str] | None, ("data.tasks",),
-                  "perplexity corpora and downstream tasks, e.g. [wikitext, boolq] (short for --data.tasks)"),
+        ShortFlag(
+            "tasks",
+            list[str] | None,
+            ("data.tasks",),
+            "perplexity corpora and downstream tasks, e.g. [wikitext, boolq] (short for --data.tasks)",
+        ),
         ShortFlag("seqlen", int | None, ("data.seqlen",), "tokens per perplexity window (short for --data.seqlen)"),
         ShortFlag("limit", int | None, ("data.limit",), "first items (windows) of each task (short for --data.limit)"),
-        ShortFlag("seed", int | None, ("data.seed", "seed_everything"),
-                  "seed of the few-shot exemplar draw (short for --data.seed)"),
-        ShortFlag("data_dir", str | None, ("data.data_dir",),
-                  "folder with local copies <task>/{train,test}.jsonl (short for --data.data_dir)"),
+        ShortFlag(
+            "seed",
+            int | None,
+            ("data.seed", "seed_everything"),
+            "seed of the few-shot exemplar draw (short for --data.seed)",
+        ),
+        ShortFlag(
+            "data_dir",
+            str | None,
+            ("data.data_dir",),
+            "folder with local copies <task>/{train,test}.jsonl (short for --data.data_dir)",
+        ),
     ]
 
 

@@ -48,8 +48,9 @@ class DenseVsPruned:
         flags: dict[str, str] | None = None,
     ) -> None:
         self.tasks = list(tasks)
-        self.options: dict[str, Any] = dict(seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir,
-                                            seed=seed)
+        self.options: dict[str, Any] = dict(
+            seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir, seed=seed
+        )
         self.flags = dict(flags or {})
         with renamed_flags(self.flags):
             self._datamodule = EvaluationDataModule(tasks=self.tasks, **self.options)
@@ -71,15 +72,18 @@ class DenseVsPruned:
     def describe(self) -> str:
         """The evaluation line of the summary: tasks, perplexity window, limit."""
         limit = self.options["limit"]
-        return (f"{', '.join(self.tasks)}; perplexity window {self.options['seqlen']} tokens"
-                f"{f', first {limit} items' if limit else ''}")
+        return (
+            f"{', '.join(self.tasks)}; perplexity window {self.options['seqlen']} tokens"
+            f"{f', first {limit} items' if limit else ''}"
+        )
 
     def dense(self, model: torch.nn.Module, tokenizer: Any, name: str, dtype: str, progress: bool) -> list[TaskResult]:
         """Results of the dense model ``name`` loaded in ``dtype``, read from the cache when already known."""
         model_id = f"{path_fingerprint(name)}:{dtype}"
         trainer = _trainer(self.device or _device_of(model), progress)
-        return evaluate_model(model, tokenizer, self.tasks, cache=self.cache, model_id=model_id, trainer=trainer,
-                              **self.options)
+        return evaluate_model(
+            model, tokenizer, self.tasks, cache=self.cache, model_id=model_id, trainer=trainer, **self.options
+        )
 
     def pruned(self, model: torch.nn.Module, tokenizer: Any, progress: bool) -> list[TaskResult]:
         """Results of the pruned model in memory."""

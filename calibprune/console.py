@@ -12,15 +12,23 @@ from typing_extensions import override
 
 # Lightning's start-up lines ("GPU available: ...", "TPU available: ...", the litlogger tip, "Seed set to 0"...);
 # other messages of these loggers (e.g. ``--data.show_samples`` through ``rank_zero_info``) still show.
-_BANNER_LOGGERS = ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.seed",
-                   "lightning.pytorch.accelerators.cuda", "lightning.fabric.utilities.distributed")
-_BANNERS = re.compile(r"^(GPU available|TPU available|HPU available|IPU available|💡 Tip|Seed set to|"
-                      r"LOCAL_RANK: |Initializing distributed|-{10,}|distributed_backend=|All distributed processes "
-                      r"registered|You are using a CUDA device)")
+_BANNER_LOGGERS = (
+    "lightning.pytorch.utilities.rank_zero",
+    "lightning.fabric.utilities.seed",
+    "lightning.pytorch.accelerators.cuda",
+    "lightning.fabric.utilities.distributed",
+)
+_BANNERS = re.compile(
+    r"^(GPU available|TPU available|HPU available|IPU available|💡 Tip|Seed set to|"
+    r"LOCAL_RANK: |Initializing distributed|-{10,}|distributed_backend=|All distributed processes "
+    r"registered|You are using a CUDA device)"
+)
 
 
 def _not_a_banner(record: logging.LogRecord) -> bool:
     return not _BANNERS.match(record.getMessage().lstrip())
+
+
 _NOISE = (
     r".*isinstance\(treespec, LeafSpec\)` is deprecated.*",  # Lightning's pytree helper on recent torch
     r".*predict returned None.*",  # the predict loop keeps the activations, not predictions
@@ -83,4 +91,3 @@ class StageProgressBar(TQDMProgressBar):
     @override
     def on_predict_end(self, trainer, pl_module) -> None:  # noqa: ANN001
         """No bar."""
-

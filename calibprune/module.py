@@ -188,8 +188,14 @@ class PruningModule(pl.LightningModule):
             self.plan.log()
         method.prepare(self, self.plan)  # before any block is restored or pruned: OWL reads the dense model
         start = self._start(method, path, blocks)
-        bar = tqdm(range(start, len(blocks)), desc=f"pruning ({type(method).__name__})", initial=start,
-                   total=len(blocks), disable=not _is_rank_zero(), mininterval=bar_interval())
+        bar = tqdm(
+            range(start, len(blocks)),
+            desc=f"pruning ({type(method).__name__})",
+            initial=start,
+            total=len(blocks),
+            disable=not _is_rank_zero(),
+            mininterval=bar_interval(),
+        )
         for index in bar:
             block = blocks[index]
             self.placement.onload(index, block, self.device)
@@ -294,8 +300,13 @@ class PruningModule(pl.LightningModule):
             torch.distributed.all_gather_object(tokens, self._tokens.hexdigest())
         settings = {k: asdict(v) if is_dataclass(v) else v for k, v in vars(method).items() if not k.startswith("_")}
         settings = {k: v for k, v in settings.items() if isinstance(v, (bool, int, float, str, dict))}
-        return {"model": self.model_name, "dtype": self.dtype_name, "blocks": blocks, "tokens": tokens,
-                "method": {"class": f"{type(method).__module__}.{type(method).__qualname__}", **settings}}
+        return {
+            "model": self.model_name,
+            "dtype": self.dtype_name,
+            "blocks": blocks,
+            "tokens": tokens,
+            "method": {"class": f"{type(method).__module__}.{type(method).__qualname__}", **settings},
+        }
 
     # ---- results -------------------------------------------------------------------------------------------
     def sparsity_report(self) -> dict[str, Any]:

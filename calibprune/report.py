@@ -35,5 +35,8 @@ def summarise(layers: dict[str, dict[str, Any]], plan: PruningPlan) -> dict[str,
     """The report from per-matrix entries: ``layers``, ``global`` (over them) and ``coverage``."""
     zeros = sum(layer["zeros"] for layer in layers.values())
     total = sum(layer["numel"] for layer in layers.values())
-    return {"layers": layers, "global": {"zeros": zeros, "numel": total, "sparsity": zeros / max(total, 1)},
-            "coverage": plan.coverage()}
+    return {
+        "layers": layers,
+        "global": {"zeros": zeros, "numel": total, "sparsity": zeros / max(total, 1)},
+        "coverage": plan.coverage(),
+    }

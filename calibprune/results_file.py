@@ -62,14 +62,22 @@ def calibration_entry(module: Any, datamodule: Any) -> dict[str, Any] | None:
     if datamodule is None:
         return None
     tokens = getattr(module, "_tokens", None)
-    return {"sources": list(datamodule.calibration), "weights": list(datamodule.weights),
-            "nsamples": datamodule.nsamples, "seqlen": datamodule.seqlen, "seed": datamodule.seed,
-            "fingerprint": tokens.hexdigest() if tokens is not None else None}
+    return {
+        "sources": list(datamodule.calibration),
+        "weights": list(datamodule.weights),
+        "nsamples": datamodule.nsamples,
+        "seqlen": datamodule.seqlen,
+        "seed": datamodule.seed,
+        "fingerprint": tokens.hexdigest() if tokens is not None else None,
+    }
 
 
 def results_document(
-    command: str, columns: dict[str, list[TaskResult]], configs: dict[str, dict[str, Any]],
-    model: dict[str, Any], calibration: dict[str, Any] | None,
+    command: str,
+    columns: dict[str, list[TaskResult]],
+    configs: dict[str, dict[str, Any]],
+    model: dict[str, Any],
+    calibration: dict[str, Any] | None,
 ) -> dict[str, Any]:
     """The results file's content (see the module's docstring)."""
     import torch
@@ -98,8 +106,13 @@ def results_document(
 
 
 def write_results(
-    trainer: Trainer, output: str | None, command: str, columns: dict[str, list[TaskResult]],
-    configs: dict[str, dict[str, Any]], model: dict[str, Any], calibration: dict[str, Any] | None,
+    trainer: Trainer,
+    output: str | None,
+    command: str,
+    columns: dict[str, list[TaskResult]],
+    configs: dict[str, dict[str, Any]],
+    model: dict[str, Any],
+    calibration: dict[str, Any] | None,
 ) -> Path | None:
     """Write the results file (rank zero) to ``output``, or to the run directory; return its path (or ``None``)."""
     if output is None:

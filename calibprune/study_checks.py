@@ -7,8 +7,10 @@ from typing import Any
 
 from calibprune.cli_errors import renamed_flags
 
-_EVALUATION_FLAGS = {f"--{name}": f"--evaluation.{name}"
-                     for name in ("tasks", "seqlen", "batch_size", "limit", "num_fewshot", "max_new_tokens")}
+_EVALUATION_FLAGS = {
+    f"--{name}": f"--evaluation.{name}"
+    for name in ("tasks", "seqlen", "batch_size", "limit", "num_fewshot", "max_new_tokens")
+}
 
 
 def check_study(spec: Any) -> None:
@@ -25,8 +27,11 @@ def check_study(spec: Any) -> None:
     from calibprune.datamodules.evaluation import EvaluationDataModule
 
     grid = spec.grid
-    for flag, values in (("--grid.nsamples", grid.nsamples), ("--grid.seqlen", grid.seqlen),
-                         ("--grid.seeds", grid.seeds)):
+    for flag, values in (
+        ("--grid.nsamples", grid.nsamples),
+        ("--grid.seqlen", grid.seqlen),
+        ("--grid.seeds", grid.seeds),
+    ):
         repeated = _repeated(values)
         if repeated is not None:
             raise ValueError(f"{flag} lists {repeated!r} twice; accepted: distinct values")
@@ -34,15 +39,25 @@ def check_study(spec: Any) -> None:
     for entry, key in zip(grid.calibration, calibrations, strict=True):
         repeated = _repeated(entry.sources)
         if repeated is not None:
-            raise ValueError(f"--grid.calibration: source {repeated!r} is listed twice in {entry.label!r}; "
-                             "accepted: distinct sources (use weights for a mixture's shares)")
+            raise ValueError(
+                f"--grid.calibration: source {repeated!r} is listed twice in {entry.label!r}; "
+                "accepted: distinct sources (use weights for a mixture's shares)"
+            )
         if calibrations.count(key) > 1:
-            raise ValueError(f"--grid.calibration: {list(entry.sources)} ({entry.format}) is listed twice; "
-                             "accepted: distinct calibration sets")
+            raise ValueError(
+                f"--grid.calibration: {list(entry.sources)} ({entry.format}) is listed twice; "
+                "accepted: distinct calibration sets"
+            )
         try:
-            CalibrationDataModule(calibration=list(entry.sources), weights=entry.weights, format=entry.format,
-                                  data_dir=spec.data_dir, nsamples=grid.nsamples[0], seqlen=grid.seqlen[0],
-                                  **entry.options)
+            CalibrationDataModule(
+                calibration=list(entry.sources),
+                weights=entry.weights,
+                format=entry.format,
+                data_dir=spec.data_dir,
+                nsamples=grid.nsamples[0],
+                seqlen=grid.seqlen[0],
+                **entry.options,
+            )
         except TypeError as err:
             raise ValueError(f"--grid.calibration ({entry.label}): {err}") from None
         except ValueError as err:
@@ -54,14 +69,23 @@ def check_study(spec: Any) -> None:
     spec.validate()
     evaluation = spec.evaluation
     with renamed_flags(_EVALUATION_FLAGS):
-        EvaluationDataModule(tasks=list(evaluation.tasks), seqlen=evaluation.seqlen, batch_size=evaluation.batch_size,
-                             limit=evaluation.limit, num_fewshot=evaluation.num_fewshot, seed=evaluation.seed,
-                             rationale=evaluation.rationale, max_new_tokens=evaluation.max_new_tokens,
-                             data_dir=spec.data_dir)
+        EvaluationDataModule(
+            tasks=list(evaluation.tasks),
+            seqlen=evaluation.seqlen,
+            batch_size=evaluation.batch_size,
+            limit=evaluation.limit,
+            num_fewshot=evaluation.num_fewshot,
+            seed=evaluation.seed,
+            rationale=evaluation.rationale,
+            max_new_tokens=evaluation.max_new_tokens,
+            data_dir=spec.data_dir,
+        )
     unknown = sorted(set(evaluation.limits) - set(evaluation.tasks))
     if unknown:
-        raise ValueError(f"--evaluation.limits: {', '.join(unknown)} not in --evaluation.tasks; accepted: "
-                         f"{', '.join(evaluation.tasks)}")
+        raise ValueError(
+            f"--evaluation.limits: {', '.join(unknown)} not in --evaluation.tasks; accepted: "
+            f"{', '.join(evaluation.tasks)}"
+        )
 
 
 def _repeated(values: list[Any]) -> Any | None:

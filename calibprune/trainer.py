@@ -77,16 +77,24 @@ class PruningTrainer(Trainer):
         model.configure_run(save_model, resume)
         with target_lock(save_model):
             try:
-                return self._prune(model, datamodule, method, summary, comparison, save_model, overwrite,
-                                   skip_dense_eval, output)
+                return self._prune(
+                    model, datamodule, method, summary, comparison, save_model, overwrite, skip_dense_eval, output
+                )
             except BaseException:
                 if not resume:  # a resumable run keeps its finished blocks; any other leaves nothing
                     model.discard_workdir()
                 raise
 
     def _prune(
-        self, model: PruningModule, datamodule: CalibrationDataModule | None, method: Any, summary: RunSummary,
-        comparison: DenseVsPruned | None, save_model: str | None, overwrite: bool, skip_dense_eval: bool,
+        self,
+        model: PruningModule,
+        datamodule: CalibrationDataModule | None,
+        method: Any,
+        summary: RunSummary,
+        comparison: DenseVsPruned | None,
+        save_model: str | None,
+        overwrite: bool,
+        skip_dense_eval: bool,
         output: str | None,
     ) -> dict[str, Any]:
         model.configure_model()
@@ -102,8 +110,9 @@ class PruningTrainer(Trainer):
         progress = self.progress_bar_callback is not None
         columns: dict[str, list[TaskResult]] = {}
         if comparison is not None and not skip_dense_eval:
-            columns["dense"] = comparison.dense(model.model, model.tokenizer, model.model_name, model.dtype_name,
-                                                progress)
+            columns["dense"] = comparison.dense(
+                model.model, model.tokenizer, model.model_name, model.dtype_name, progress
+            )
             summary.add_results("dense", columns["dense"])
         if method.needs_calibration:
             summary.describe_calibration(datamodule)
@@ -120,23 +129,43 @@ class PruningTrainer(Trainer):
             summary.facts["saved"] = f"{save_model} (safetensors, config, tokenizer, sparsity_report.json)"
         if comparison is not None:
             settings = {task: comparison.settings(task) for task in comparison.tasks}
-            written = write_results(self, output, "prune", columns, settings, model_entry(model),
-                                    calibration_entry(model, datamodule if method.needs_calibration else None))
+            written = write_results(
+                self,
+                output,
+                "prune",
+                columns,
+                settings,
+                model_entry(model),
+                calibration_entry(model, datamodule if method.needs_calibration else None),
+            )
             if written is not None:
                 summary.facts["results"] = str(written)
         summary.finish(self)
         return report
 
     def _comparison(
-        self, datamodule: CalibrationDataModule | None, tasks: list[str], limit: int | None, seqlen: int | None,
+        self,
+        datamodule: CalibrationDataModule | None,
+        tasks: list[str],
+        limit: int | None,
+        seqlen: int | None,
         batch_size: int,
     ) -> DenseVsPruned:
         if self.world_size > 1:
-            raise ValueError("--tasks: evaluation inside prune runs in one process; save the model with --save_model "
-                             "and run `calibprune evaluate --model DIR` instead")
+            raise ValueError(
+                "--tasks: evaluation inside prune runs in one process; save the model with --save_model "
+                "and run `calibprune evaluate --model DIR` instead"
+            )
         data_dir = datamodule.data_dir if datamodule is not None else None
-        return DenseVsPruned(tasks, seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir,
-                             device=self.strategy.root_device, flags=EVAL_FLAGS)
+        return DenseVsPruned(
+            tasks,
+            seqlen=seqlen,
+            batch_size=batch_size,
+            limit=limit,
+            data_dir=data_dir,
+            device=self.strategy.root_device,
+            flags=EVAL_FLAGS,
+        )
 
     def evaluate(
         self, model: EvaluationModule, datamodule: EvaluationDataModule, output: str | None = None
@@ -157,8 +186,13 @@ class PruningTrainer(Trainer):
         if datamodule.seqlen is None:
             datamodule.seqlen = default_window(model.max_length)
         summary.describe_model(model.model_name, model.model)
-        summary.hparams.update(tasks=datamodule.tasks, seqlen=datamodule.seqlen, limit=datamodule.limit,
-                               num_fewshot=datamodule.num_fewshot, seed=datamodule.seed)
+        summary.hparams.update(
+            tasks=datamodule.tasks,
+            seqlen=datamodule.seqlen,
+            limit=datamodule.limit,
+            num_fewshot=datamodule.num_fewshot,
+            seed=datamodule.seed,
+        )
         summary.facts["evaluation"] = describe_evaluation(datamodule)
         connector = self._accelerator_connector
         sampler, connector.use_distributed_sampler = connector.use_distributed_sampler, False
@@ -169,8 +203,9 @@ class PruningTrainer(Trainer):
         summary.add_sparsity(sparsity_report(model.model))
         summary.add_results(str(model.model_name), results, prefix="")
         settings = {task: datamodule.settings(task) for task in datamodule.tasks}
-        written = write_results(self, output, "evaluate", {str(model.model_name): results}, settings,
-                                model_entry(model), None)
+        written = write_results(
+            self, output, "evaluate", {str(model.model_name): results}, settings, model_entry(model), None
+        )
         if written is not None:
             summary.facts["results"] = str(written)
         summary.finish(self)
@@ -211,8 +246,15 @@ class PruningTrainer(Trainer):
         """
         from calibprune.study.commands import run_and_report
 
-        spec = StudySpec(ModelEntry.from_hparams(model.hparams), grid, evaluation, data_dir, output_dir, name,
-                         analysis or AnalysisSpec())
+        spec = StudySpec(
+            ModelEntry.from_hparams(model.hparams),
+            grid,
+            evaluation,
+            data_dir,
+            output_dir,
+            name,
+            analysis or AnalysisSpec(),
+        )
         check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
         run_and_report(spec, shard, report, run)
 
@@ -257,8 +299,19 @@ class PruningTrainer(Trainer):
         """
         from calibprune.advisor.command import AdviseOptions, run_advice
 
-        options = AdviseOptions.check(candidates, targets, proxy, blocks, target_windows, target_offset, bootstrap,
-                                      output_dir, overwrite, plot, datamodule)
+        options = AdviseOptions.check(
+            candidates,
+            targets,
+            proxy,
+            blocks,
+            target_windows,
+            target_offset,
+            bootstrap,
+            output_dir,
+            overwrite,
+            plot,
+            datamodule,
+        )
         method = find_pruning_method(self.callbacks)
         return run_advice(self, model, method, datamodule, options)
 

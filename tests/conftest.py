@@ -17,15 +17,23 @@ def tiny_config(arch: str, vocab_size: int):
     """A 2-block config of the given architecture, width 32 (fast enough for unit tests)."""
     from transformers import GPTNeoXConfig, LlamaConfig, OPTConfig, Qwen2Config
 
-    common = dict(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                  max_position_embeddings=512)
+    common = dict(
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=512
+    )
     if arch == "llama":
         return LlamaConfig(intermediate_size=64, num_key_value_heads=2, **common)
     if arch == "qwen2":
         return Qwen2Config(intermediate_size=64, num_key_value_heads=2, **common)
     if arch == "opt":
-        return OPTConfig(vocab_size=vocab_size, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                         ffn_dim=64, word_embed_proj_dim=32, max_position_embeddings=512)
+        return OPTConfig(
+            vocab_size=vocab_size,
+            hidden_size=32,
+            num_hidden_layers=2,
+            num_attention_heads=4,
+            ffn_dim=64,
+            word_embed_proj_dim=32,
+            max_position_embeddings=512,
+        )
     if arch == "gpt_neox":
         return GPTNeoXConfig(intermediate_size=64, **common)
     raise ValueError(arch)

@@ -28,11 +28,13 @@ def main(argv: list[str]) -> None:
     module.configure_model()
 
     def prune() -> None:
-        data = CalibrationDataModule(calibration=[tokens], nsamples=ids.shape[0], seqlen=ids.shape[1],
-                                     batch_size=int(batch_size))
+        data = CalibrationDataModule(
+            calibration=[tokens], nsamples=ids.shape[0], seqlen=ids.shape[1], batch_size=int(batch_size)
+        )
         callback = Wanda(0.5) if method == "wanda" else SparseGPT(0.5)
-        trainer = PruningTrainer(accelerator="cpu", devices=1, callbacks=[callback], enable_progress_bar=False,
-                                 logger=False)
+        trainer = PruningTrainer(
+            accelerator="cpu", devices=1, callbacks=[callback], enable_progress_bar=False, logger=False
+        )
         trainer.prune(module, data)
 
     measure(module.model, prune, Path(wikitext), Path(result))

@@ -42,8 +42,12 @@ def perplexity(model: nn.Module, windows: torch.Tensor) -> float:
 
 def decoder_linears(model: nn.Module) -> dict[str, nn.Linear]:
     """Every Linear layer inside ``model.model.layers``, named ``<block>.<name>`` (e.g. ``3.self_attn.q_proj``)."""
-    return {f"{i}.{name}": module for i, block in enumerate(model.model.layers)
-            for name, module in block.named_modules() if isinstance(module, nn.Linear)}
+    return {
+        f"{i}.{name}": module
+        for i, block in enumerate(model.model.layers)
+        for name, module in block.named_modules()
+        if isinstance(module, nn.Linear)
+    }
 
 
 def measure(model: nn.Module, prune: Callable[[], None], wikitext: Path, result: Path, **extra: object) -> None:
@@ -56,5 +60,15 @@ def measure(model: nn.Module, prune: Callable[[], None], wikitext: Path, result:
     peak = peak_kib()
     zeros = {name: layer.weight.detach() == 0 for name, layer in decoder_linears(model).items()}
     ppl = perplexity(model, torch.load(wikitext))
-    torch.save({"zeros": zeros, "seconds": seconds, "peak_rss_mib": peak / 1024, "loaded_rss_mib": loaded / 1024,
-                "wikitext_ppl": ppl, "threads": torch.get_num_threads(), **extra}, result)
+    torch.save(
+        {
+            "zeros": zeros,
+            "seconds": seconds,
+            "peak_rss_mib": peak / 1024,
+            "loaded_rss_mib": loaded / 1024,
+            "wikitext_ppl": ppl,
+            "threads": torch.get_num_threads(),
+            **extra,
+        },
+        result,
+    )

@@ -82,8 +82,10 @@ def measure_limit(model_name: str, tokens: Path, batch_size: int) -> dict[str, f
         # The layer inputs themselves, for the Hessian products (captured untimed, by one more hooked pass).
         for b in batches:
             seen: dict[int, torch.Tensor] = {}
-            hs = [layer.register_forward_pre_hook(lambda _m, a, seen=seen: seen.setdefault(id(a[0]), a[0]))
-                  for layer in layers.values()]
+            hs = [
+                layer.register_forward_pre_hook(lambda _m, a, seen=seen: seen.setdefault(id(a[0]), a[0]))
+                for layer in layers.values()
+            ]
             run_block_until(block, b, layers[order[-1]])
             for h in hs:
                 h.remove()

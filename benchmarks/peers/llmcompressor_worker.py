@@ -30,8 +30,14 @@ def modifier(method: str):
         return WandaPruningModifier(sparsity=0.5, mask_structure="0:0", targets=["Linear"], ignore=["re:.*lm_head"])
     from llmcompressor.modifiers.pruning import SparseGPTModifier
 
-    return SparseGPTModifier(sparsity=0.5, mask_structure="0:0", block_size=128, dampening_frac=0.01,
-                             targets=["Linear"], ignore=["re:.*lm_head"])
+    return SparseGPTModifier(
+        sparsity=0.5,
+        mask_structure="0:0",
+        block_size=128,
+        dampening_frac=0.01,
+        targets=["Linear"],
+        ignore=["re:.*lm_head"],
+    )
 
 
 def main(argv: list[str]) -> None:
@@ -46,12 +52,25 @@ def main(argv: list[str]) -> None:
     data = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": torch.ones_like(ids).tolist()})
 
     def prune() -> None:
-        oneshot(model=model, dataset=data, recipe=modifier(method), num_calibration_samples=len(ids),
-                max_seq_length=ids.shape[1], batch_size=int(batch_size), shuffle_calibration_samples=False,
-                pipeline="sequential")
+        oneshot(
+            model=model,
+            dataset=data,
+            recipe=modifier(method),
+            num_calibration_samples=len(ids),
+            max_seq_length=ids.shape[1],
+            batch_size=int(batch_size),
+            shuffle_calibration_samples=False,
+            pipeline="sequential",
+        )
 
-    measure(model, prune, Path(wikitext), Path(result), llmcompressor_version=llmcompressor.__version__,
-            transformers_version=transformers.__version__)
+    measure(
+        model,
+        prune,
+        Path(wikitext),
+        Path(result),
+        llmcompressor_version=llmcompressor.__version__,
+        transformers_version=transformers.__version__,
+    )
 
 
 if __name__ == "__main__":

@@ -213,8 +213,13 @@ def main(argv: list[str]) -> None:
     method, model_dir, tokens, wikitext, result = argv
     model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
     input_ids = torch.load(tokens)["input_ids"]
-    measure(model, lambda: prune(model, input_ids, method), Path(wikitext), Path(result),
-            transformers_version=transformers.__version__)
+    measure(
+        model,
+        lambda: prune(model, input_ids, method),
+        Path(wikitext),
+        Path(result),
+        transformers_version=transformers.__version__,
+    )
 
 
 if __name__ == "__main__":

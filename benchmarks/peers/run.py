@@ -55,8 +55,11 @@ SETTINGS = """settings (calibprune | llm-compressor as run here | original code)
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", default="embedded", help="model (default: the embedded SmolLM2-135M)")
-    parser.add_argument("--data_dir", default=str(ROOT.parent / "shared" / "data"),
-                        help="folder with c4/train.jsonl and wikitext/test.jsonl")
+    parser.add_argument(
+        "--data_dir",
+        default=str(ROOT.parent / "shared" / "data"),
+        help="folder with c4/train.jsonl and wikitext/test.jsonl",
+    )
     parser.add_argument("--nsamples", type=int, default=16, help="calibration sequences")
     parser.add_argument("--seqlen", type=int, default=256, help="tokens per calibration sequence")
     parser.add_argument("--batch_size", type=int, default=8, help="calibration batch size (calibprune, llm-compressor)")
@@ -64,8 +67,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--methods", nargs="+", default=["wanda"], choices=["wanda", "sparsegpt"])
     parser.add_argument("--impls", nargs="+", default=list(IMPLS), choices=IMPLS)
     parser.add_argument("--repeats", type=int, default=2, help="interleaved repeats of every run")
-    parser.add_argument("--output", default=str(CACHE / "peer-bench" / "results.json"),
-                        help="JSON file the runs are added to")
+    parser.add_argument(
+        "--output", default=str(CACHE / "peer-bench" / "results.json"), help="JSON file the runs are added to"
+    )
     parser.add_argument("--report", action="store_true", help="only print the table of --output")
     return parser.parse_args(argv)
 
@@ -117,20 +121,47 @@ def dense_perplexity(model: str, wikitext: Path) -> float:
 
 # ---- one run --------------------------------------------------------------------------------------------------
 def run_one(args: argparse.Namespace, impl: str, method: str, tokens: Path, wikitext: Path, out: Path) -> dict:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
-           "HF_HUB_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
+        "HF_HUB_OFFLINE": "1",
+        "TOKENIZERS_PARALLELISM": "false",
+    }
     bs = str(args.batch_size)
     if impl == "calibprune":
-        command = [sys.executable, str(HERE / "calibprune_worker.py"), method, args.model, str(tokens), str(wikitext),
-                   str(out), bs]
+        command = [
+            sys.executable,
+            str(HERE / "calibprune_worker.py"),
+            method,
+            args.model,
+            str(tokens),
+            str(wikitext),
+            str(out),
+            bs,
+        ]
     elif impl == "limit":
         command = [sys.executable, str(HERE / "limit.py"), args.model, str(tokens), str(out), bs]
     elif impl == "llmcompressor":
-        command = [str(peer_python()), str(HERE / "llmcompressor_worker.py"), method, str(model_dir(args.model)),
-                   str(tokens), str(wikitext), str(out), bs]
+        command = [
+            str(peer_python()),
+            str(HERE / "llmcompressor_worker.py"),
+            method,
+            str(model_dir(args.model)),
+            str(tokens),
+            str(wikitext),
+            str(out),
+            bs,
+        ]
     else:
-        command = [str(peer_python()), str(HERE / "original.py"), method, str(model_dir(args.model)), str(tokens),
-                   str(wikitext), str(out)]
+        command = [
+            str(peer_python()),
+            str(HERE / "original.py"),
+            method,
+            str(model_dir(args.model)),
+            str(tokens),
+            str(wikitext),
+            str(out),
+        ]
     start = time.perf_counter()
     log = out.with_suffix(".log")
     with open(log, "w") as f:
@@ -171,8 +202,14 @@ def measure(args: argparse.Namespace) -> None:
                     torch.save(zeros, ours)
                 if zeros is not None and ours.exists():
                     r["mask_agreement_with_calibprune"] = agreement(zeros, torch.load(ours))
-                r.update(impl=impl, method=method if impl != "limit" else "both", size=size,
-                         batch_size=args.batch_size, load_average=os.getloadavg()[0], finished=time.time())
+                r.update(
+                    impl=impl,
+                    method=method if impl != "limit" else "both",
+                    size=size,
+                    batch_size=args.batch_size,
+                    load_average=os.getloadavg()[0],
+                    finished=time.time(),
+                )
                 results["runs"].append(r)
                 output.write_text(json.dumps(results, indent=1))
     results["cpu_count"] = os.cpu_count()
@@ -183,16 +220,22 @@ def measure(args: argparse.Namespace) -> None:
 def report(path: Path) -> str:
     results = json.loads(path.read_text())
     runs = results["runs"]
-    lines = [f"dense WikiText-2 ppl: {results['dense_wikitext_ppl']}", "",
-             "| size | method | implementation | time min / median s (runs) | x llm-compressor | x limit "
-             "| peak RSS MiB (above loaded) | WikiText-2 ppl | masks = calibprune's |",
-             "|---|---|---|---:|---:|---:|---:|---:|---:|"]
+    lines = [
+        f"dense WikiText-2 ppl: {results['dense_wikitext_ppl']}",
+        "",
+        "| size | method | implementation | time min / median s (runs) | x llm-compressor | x limit "
+        "| peak RSS MiB (above loaded) | WikiText-2 ppl | masks = calibprune's |",
+        "|---|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
     sizes = sorted({r["size"] for r in runs}, key=lambda s: [int(x) for x in s.split("x")])
     for size in sizes:
         limits = [r for r in runs if r["size"] == size and r["impl"] == "limit"]
         for method in ("wanda", "sparsegpt"):
-            group = {impl: [r for r in runs if r["size"] == size and r["method"] == method and r["impl"] == impl]
-                     for impl in IMPLS if impl != "limit"}
+            group = {
+                impl: [r for r in runs if r["size"] == size and r["method"] == method and r["impl"] == impl]
+                for impl in IMPLS
+                if impl != "limit"
+            }
             if not any(group.values()):
                 continue
             limit = min(r[method] for r in limits) if limits else float("nan")
@@ -206,20 +249,28 @@ def report(path: Path) -> str:
                 above = min(r["peak_rss_mib"] - r["loaded_rss_mib"] for r in rs)
                 ppl = rs[-1]["wikitext_ppl"]
                 agree = rs[-1].get("mask_agreement_with_calibprune", float("nan"))
-                lines.append(f"| {size} | {method} | {impl} | {best:.1f} / {statistics.median(times):.1f} ({len(rs)}) "
-                             f"| {best / peer:.2f} | {best / limit:.2f} | {peak:.0f} ({above:.0f}) | {ppl:.2f} "
-                             f"| {100 * agree:.3f}% |")
+                lines.append(
+                    f"| {size} | {method} | {impl} | {best:.1f} / {statistics.median(times):.1f} ({len(rs)}) "
+                    f"| {best / peer:.2f} | {best / limit:.2f} | {peak:.0f} ({above:.0f}) | {ppl:.2f} "
+                    f"| {100 * agree:.3f}% |"
+                )
             if limits:
                 parts = limits[0]
-                detail = (f"stats pass {min(r['stats_pass'] for r in limits):.1f} + full pass "
-                          f"{min(r['full_pass'] for r in limits):.1f}")
+                detail = (
+                    f"stats pass {min(r['stats_pass'] for r in limits):.1f} + full pass "
+                    f"{min(r['full_pass'] for r in limits):.1f}"
+                )
                 if method == "sparsegpt":
-                    detail += (f" + factorise {min(r['factorise'] for r in limits):.2f} + OBS updates "
-                               f"{min(r['obs_update'] for r in limits):.2f} (Hessian products "
-                               f"{min(r['hessian'] for r in limits):.1f} more: "
-                               f"{min(r['sparsegpt_with_hessian'] for r in limits):.1f} s)")
-                lines.append(f"| {size} | {method} | physical limit | {limit:.1f} ({len(limits)}) | "
-                             f"{limit / peer:.2f} | 1 | | | {detail} |")
+                    detail += (
+                        f" + factorise {min(r['factorise'] for r in limits):.2f} + OBS updates "
+                        f"{min(r['obs_update'] for r in limits):.2f} (Hessian products "
+                        f"{min(r['hessian'] for r in limits):.1f} more: "
+                        f"{min(r['sparsegpt_with_hessian'] for r in limits):.1f} s)"
+                    )
+                lines.append(
+                    f"| {size} | {method} | physical limit | {limit:.1f} ({len(limits)}) | "
+                    f"{limit / peer:.2f} | 1 | | | {detail} |"
+                )
                 del parts
     return "\n".join(lines)
 

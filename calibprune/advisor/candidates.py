@@ -42,8 +42,13 @@ class Candidate:
     def datamodule(self, template: CalibrationDataModule) -> CalibrationDataModule:
         """A calibration datamodule for this candidate with the template's sizes, seed and data folder."""
         return CalibrationDataModule(
-            calibration=list(self.sources), nsamples=template.nsamples, seqlen=template.seqlen,
-            batch_size=template.batch_size, seed=template.seed, data_dir=template.data_dir, format=self.format,
+            calibration=list(self.sources),
+            nsamples=template.nsamples,
+            seqlen=template.seqlen,
+            batch_size=template.batch_size,
+            seed=template.seed,
+            data_dir=template.data_dir,
+            format=self.format,
         )
 
 

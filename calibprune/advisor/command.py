@@ -45,9 +45,20 @@ class AdviseOptions:
     plot: bool
 
     @classmethod
-    def check(cls, candidates: list[str] | None, targets: list[str] | None, proxy: str, blocks: int,
-              target_windows: int, target_offset: int, bootstrap: int, output_dir: str | None, overwrite: bool,
-              plot: bool, template: CalibrationDataModule | None) -> AdviseOptions:
+    def check(
+        cls,
+        candidates: list[str] | None,
+        targets: list[str] | None,
+        proxy: str,
+        blocks: int,
+        target_windows: int,
+        target_offset: int,
+        bootstrap: int,
+        output_dir: str | None,
+        overwrite: bool,
+        plot: bool,
+        template: CalibrationDataModule | None,
+    ) -> AdviseOptions:
         """Parse and check every option; each error names its option."""
         parsed = parse_candidates(candidates)
         if template is None:
@@ -61,18 +72,24 @@ class AdviseOptions:
         names = [*PROXIES, "combined"]
         if proxy not in names:
             raise ValueError(f"--proxy: unknown proxy {proxy!r}; accepted: {', '.join(names)}")
-        for flag, value, low in (("--blocks", blocks, 1), ("--target_windows", target_windows, 2),
-                                 ("--target_offset", target_offset, 0), ("--bootstrap", bootstrap, 0)):
+        for flag, value, low in (
+            ("--blocks", blocks, 1),
+            ("--target_windows", target_windows, 2),
+            ("--target_offset", target_offset, 0),
+            ("--bootstrap", bootstrap, 0),
+        ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
         if output_dir and Path(output_dir).exists() and not overwrite and any(Path(output_dir).glob("advice.*")):
             raise FileExistsError(f"--output_dir {output_dir} already holds an advice; pass --overwrite true")
-        return cls(parsed, parse_targets(targets), proxy, blocks, target_windows, target_offset, bootstrap,
-                   output_dir, plot)
+        return cls(
+            parsed, parse_targets(targets), proxy, blocks, target_windows, target_offset, bootstrap, output_dir, plot
+        )
 
 
-def run_advice(trainer: Any, module: Any, method: Any, template: CalibrationDataModule,
-               options: AdviseOptions) -> Advice:
+def run_advice(
+    trainer: Any, module: Any, method: Any, template: CalibrationDataModule, options: AdviseOptions
+) -> Advice:
     """Load the model, measure every candidate against every target, rank them, write and print the advice."""
     start = time.perf_counter()
     module.configure_model()
@@ -91,29 +108,48 @@ def run_advice(trainer: Any, module: Any, method: Any, template: CalibrationData
     rows = []
     for i, m in enumerate(measures):
         interval = percentile_interval(samples[:, i].tolist()) if samples is not None else (scores[i], scores[i])
-        rows.append(AdviceRow(
-            rank=0, candidate=m.candidate.spec,
-            score=scores[i], interval=interval, p_best=p_best[i],
-            proxies={p: table[p][i] for p in table},
-            per_target={t: {p: v[i] for p, v in by_target[t].items() if p in TARGET_PROXIES or p == "combined"}
-                        for t in by_target},
-            details={"moving_ttr": m.lexical, "zipf_exponent": m.zipf, "min_k_logprob": m.min_k,
-                     "effective_rank": m.diversity},
-            seconds=sum(m.timings.values()),
-        ))
+        rows.append(
+            AdviceRow(
+                rank=0,
+                candidate=m.candidate.spec,
+                score=scores[i],
+                interval=interval,
+                p_best=p_best[i],
+                proxies={p: table[p][i] for p in table},
+                per_target={
+                    t: {p: v[i] for p, v in by_target[t].items() if p in TARGET_PROXIES or p == "combined"}
+                    for t in by_target
+                },
+                details={
+                    "moving_ttr": m.lexical,
+                    "zipf_exponent": m.zipf,
+                    "min_k_logprob": m.min_k,
+                    "effective_rank": m.diversity,
+                },
+                seconds=sum(m.timings.values()),
+            )
+        )
     rows.sort(key=lambda r: (r.score, r.candidate))
     for position, row in enumerate(rows, start=1):
         row.rank = position
     seconds = {"load": loaded - start, "targets": targeted - loaded, "total": time.perf_counter() - start}
     for part in ("sample", "lexical", "capture", "dense_pass", "prune_probe", "likelihood"):
         seconds[part] = sum(m.timings.get(part, 0.0) for m in measures)
-    settings = {"model": str(module.model_name), "method": type(method).__name__,
-                "sparsity": f"{method.pattern.n}:{method.pattern.m}" if method.pattern.structured
-                else f"{method.pattern.ratio:g}",
-                "nsamples": template.nsamples, "seqlen": template.seqlen, "seed": template.seed,
-                "blocks": options.blocks, "target_windows": options.target_windows,
-                "target_offset": options.target_offset, "bootstrap": options.bootstrap,
-                "proxy_meaning": DESCRIPTIONS[proxy]}
+    settings = {
+        "model": str(module.model_name),
+        "method": type(method).__name__,
+        "sparsity": f"{method.pattern.n}:{method.pattern.m}"
+        if method.pattern.structured
+        else f"{method.pattern.ratio:g}",
+        "nsamples": template.nsamples,
+        "seqlen": template.seqlen,
+        "seed": template.seed,
+        "blocks": options.blocks,
+        "target_windows": options.target_windows,
+        "target_offset": options.target_offset,
+        "bootstrap": options.bootstrap,
+        "proxy_meaning": DESCRIPTIONS[proxy],
+    }
     advice = Advice(proxy, [t.name for t in options.targets], settings, rows, seconds)
     if trainer.is_global_zero:
         if options.output_dir:

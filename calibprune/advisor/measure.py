@@ -109,8 +109,16 @@ class Measurer:
         likelihood_samples: candidate sequences the dense model scores for Min-K%.
     """
 
-    def __init__(self, module: PruningModule, trainer: Any, method: PruningMethod, template: CalibrationDataModule,
-                 blocks: int, min_k: float = 0.2, likelihood_samples: int = 4) -> None:
+    def __init__(
+        self,
+        module: PruningModule,
+        trainer: Any,
+        method: PruningMethod,
+        template: CalibrationDataModule,
+        blocks: int,
+        min_k: float = 0.2,
+        likelihood_samples: int = 4,
+    ) -> None:
         self.module, self.trainer, self.method, self.template = module, trainer, method, template
         self.probe = BlockProbe(module, blocks, template.batch_size)
         self.min_k, self.likelihood_samples = min_k, likelihood_samples
@@ -118,8 +126,9 @@ class Measurer:
 
     def target(self, target: Target, count: int, offset: int) -> TargetState:
         """Sequences of the target, their dense hidden states and statistics in the probed blocks."""
-        samples = target.samples(self.module.tokenizer, self.template.seqlen, count, offset, self.template.data_dir,
-                                 self.template.seed)
+        samples = target.samples(
+            self.module.tokenizer, self.template.seqlen, count, offset, self.template.data_dir, self.template.seed
+        )
         inputs = self.probe.inputs(samples)
         recorder = NormRecorder(per_sequence=True)
         dense = self.probe.run(inputs, recorder)
@@ -159,17 +168,20 @@ class Measurer:
             self.probe.prune(inputs, self.trainer, self.method)
             for state in targets:
                 pruned = self.probe.run(state.inputs)
-                out.reconstruction[state.target.name] = torch.cat([
-                    relative_error(d, p, b.token_mask).cpu()
-                    for d, p, b in zip(state.dense, pruned, state.inputs, strict=True)
-                ])
+                out.reconstruction[state.target.name] = torch.cat(
+                    [
+                        relative_error(d, p, b.token_mask).cpu()
+                        for d, p, b in zip(state.dense, pruned, state.inputs, strict=True)
+                    ]
+                )
         finally:
             self.probe.restore()
         out.timings["prune_probe"] = time.perf_counter() - clock
 
         clock = time.perf_counter()
-        subset = type(samples)(samples.input_ids[: self.likelihood_samples],
-                               samples.attention_mask[: self.likelihood_samples])
+        subset = type(samples)(
+            samples.input_ids[: self.likelihood_samples], samples.attention_mask[: self.likelihood_samples]
+        )
         out.min_k = min_k_percent(sequence_log_probs(self.module, subset, self.template.batch_size), self.min_k)
         out.timings["likelihood"] = time.perf_counter() - clock
         log.info("advise: %s measured (%.1f s)", candidate.spec, sum(out.timings.values()))

@@ -61,7 +61,9 @@ class BlockProbe:
         device = self.module.device
         return [
             capture_block_inputs(
-                model, blocks[0], samples.input_ids[i : i + self.batch_size].to(device),
+                model,
+                blocks[0],
+                samples.input_ids[i : i + self.batch_size].to(device),
                 samples.attention_mask[i : i + self.batch_size].to(device),
             )
             for i in range(0, len(samples), self.batch_size)

@@ -63,8 +63,15 @@ def table_lines(advice: Advice, markdown: bool = False) -> list[str]:
     proxies = list(advice.rows[0].proxies) if advice.rows else []
     header = ["rank", "candidate", f"score ({advice.proxy})", "95% interval", "P(best)", *proxies, "s"]
     body = [
-        [str(r.rank), r.candidate, _fmt(r.score), f"{_fmt(r.interval[0])}-{_fmt(r.interval[1])}", f"{r.p_best:.2f}",
-         *(_fmt(r.proxies[p]) for p in proxies), f"{r.seconds:.1f}"]
+        [
+            str(r.rank),
+            r.candidate,
+            _fmt(r.score),
+            f"{_fmt(r.interval[0])}-{_fmt(r.interval[1])}",
+            f"{r.p_best:.2f}",
+            *(_fmt(r.proxies[p]) for p in proxies),
+            f"{r.seconds:.1f}",
+        ]
         for r in advice.rows
     ]
     if markdown:
@@ -72,9 +79,12 @@ def table_lines(advice: Advice, markdown: bool = False) -> list[str]:
         lines = ["| " + " | ".join(header) + " |", rule]
         return lines + ["| " + " | ".join(row) + " |" for row in body]
     widths = [max(len(row[i]) for row in [header, *body]) for i in range(len(header))]
-    return ["  ".join(cell.ljust(w) if i == 1 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths,
-                                                                                                  strict=True)))
-            for row in [header, *body]]
+    return [
+        "  ".join(
+            cell.ljust(w) if i == 1 else cell.rjust(w) for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        )
+        for row in [header, *body]
+    ]
 
 
 def console_text(advice: Advice) -> str:
@@ -82,8 +92,11 @@ def console_text(advice: Advice) -> str:
     lines = [f"calibration advice for {', '.join(advice.targets)} (proxy: {advice.proxy}; lower is better)", ""]
     lines += table_lines(advice)
     seconds = advice.seconds
-    lines += ["", f"total {seconds.get('total', 0.0):.1f} s (model load {seconds.get('load', 0.0):.1f} s, "
-              f"targets {seconds.get('targets', 0.0):.1f} s)"]
+    lines += [
+        "",
+        f"total {seconds.get('total', 0.0):.1f} s (model load {seconds.get('load', 0.0):.1f} s, "
+        f"targets {seconds.get('targets', 0.0):.1f} s)",
+    ]
     return "\n".join(lines)
 
 
@@ -100,9 +113,19 @@ def write_advice(advice: Advice, folder: str | Path, plot: bool = True) -> list[
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     md = folder / "advice.md"
-    _write_atomic(md, "\n".join([f"# Calibration advice: {', '.join(advice.targets)}", "",
-                                 f"Proxy `{advice.proxy}` (lower is better); settings: `{json.dumps(advice.settings)}`",
-                                 "", *table_lines(advice, markdown=True), ""]))
+    _write_atomic(
+        md,
+        "\n".join(
+            [
+                f"# Calibration advice: {', '.join(advice.targets)}",
+                "",
+                f"Proxy `{advice.proxy}` (lower is better); settings: `{json.dumps(advice.settings)}`",
+                "",
+                *table_lines(advice, markdown=True),
+                "",
+            ]
+        ),
+    )
     js = folder / "advice.json"
     _write_atomic(js, json.dumps(advice.as_dict(), indent=1, default=float))
     out = folder / "advice.csv"
@@ -112,8 +135,9 @@ def write_advice(advice: Advice, folder: str | Path, plot: bool = True) -> list[
         writer = csv.writer(handle)
         writer.writerow(["rank", "candidate", "score", "low", "high", "p_best", *proxies, "seconds"])
         for r in advice.rows:
-            writer.writerow([r.rank, r.candidate, r.score, *r.interval, r.p_best, *(r.proxies[p] for p in proxies),
-                             r.seconds])
+            writer.writerow(
+                [r.rank, r.candidate, r.score, *r.interval, r.p_best, *(r.proxies[p] for p in proxies), r.seconds]
+            )
     os.chmod(tmp, 0o644)
     os.replace(tmp, out)
     paths = [md, out, js]

@@ -66,8 +66,9 @@ def overall(per_target: list[float]) -> float:
 ScoreTable = dict[str, list[float]]  # proxy -> one overall score per candidate
 
 
-def score_table(measures: list[CandidateMeasures], states: list[TargetState],
-                rows: dict[str, torch.Tensor] | None = None) -> tuple[ScoreTable, dict[str, ScoreTable]]:
+def score_table(
+    measures: list[CandidateMeasures], states: list[TargetState], rows: dict[str, torch.Tensor] | None = None
+) -> tuple[ScoreTable, dict[str, ScoreTable]]:
     """Every proxy's overall score per candidate, and per target (target proxies), for one draw of target rows."""
     by_target: dict[str, ScoreTable] = {state.target.name: {} for state in states}
     table: ScoreTable = {}
@@ -87,8 +88,13 @@ def score_table(measures: list[CandidateMeasures], states: list[TargetState],
     return table, by_target
 
 
-def bootstrap(measures: list[CandidateMeasures], states: list[TargetState], draws: int, seed: int,
-              progress: Callable[[int], None] | None = None) -> list[ScoreTable]:
+def bootstrap(
+    measures: list[CandidateMeasures],
+    states: list[TargetState],
+    draws: int,
+    seed: int,
+    progress: Callable[[int], None] | None = None,
+) -> list[ScoreTable]:
     """Score tables of ``draws`` paired resamplings (with replacement) of every target's sequences."""
     generator = torch.Generator().manual_seed(seed)
     tables = []

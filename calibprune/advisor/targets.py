@@ -30,8 +30,9 @@ class Target:
     name: str
     kind: str
 
-    def samples(self, tokenizer: Any, seqlen: int, count: int, offset: int, data_dir: str | None,
-                seed: int = 0) -> CalibrationSamples:
+    def samples(
+        self, tokenizer: Any, seqlen: int, count: int, offset: int, data_dir: str | None, seed: int = 0
+    ) -> CalibrationSamples:
         """``count`` sequences of ``seqlen`` tokens of this target."""
         if self.kind == "perplexity":
             windows = corpus_windows(self.name, tokenizer, seqlen, data_dir, limit=offset + count)
@@ -39,8 +40,9 @@ class Target:
             if len(windows) == 0:
                 raise ValueError(f"--target_offset {offset} leaves no window of {self.name!r} ({seqlen} tokens each)")
             return CalibrationSamples(windows, torch.ones_like(windows))
-        data = CalibrationDataModule(calibration=[self.name], nsamples=count, seqlen=seqlen, seed=seed,
-                                     data_dir=data_dir, format="zero-shot")
+        data = CalibrationDataModule(
+            calibration=[self.name], nsamples=count, seqlen=seqlen, seed=seed, data_dir=data_dir, format="zero-shot"
+        )
         data.connect(tokenizer)
         return data.build_samples()
 

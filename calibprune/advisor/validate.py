@@ -55,8 +55,9 @@ def ground_truth(study_dir: str | Path, targets: list[str]) -> tuple[Truth, floa
     return truth, seconds, labels
 
 
-def perplexity(truth: Truth, spec: str, target: str, seeds: list[int], windows: dict[str, list[int]] | None = None
-               ) -> float:
+def perplexity(
+    truth: Truth, spec: str, target: str, seeds: list[int], windows: dict[str, list[int]] | None = None
+) -> float:
     """Mean over ``seeds`` of the perplexity over (resampled) windows; ``geomean``: of the targets' perplexities."""
     if target == COMBINED_TARGET:
         names = [t for t in truth[spec] if t != COMBINED_TARGET]
@@ -97,8 +98,9 @@ def proxy_seconds(advice: dict[str, Any], proxy: str) -> float:
     return s["load"] + s["targets"] + s["sample"] + sum(s[part] for part in PART_COSTS[proxy])
 
 
-def evaluate_proxy(truth: Truth, advices: list[dict[str, Any]], proxy: str, target: str, draws: int,
-                   generator: torch.Generator) -> dict[str, Any]:
+def evaluate_proxy(
+    truth: Truth, advices: list[dict[str, Any]], proxy: str, target: str, draws: int, generator: torch.Generator
+) -> dict[str, Any]:
     """Spearman, Kendall (point: mean over advisor runs vs the seed-mean truth; 95% bootstrap), top-1/top-3 hits.
 
     A bootstrap draw resamples the study's seeds and its evaluation windows (the same draw for every candidate)
@@ -121,16 +123,20 @@ def evaluate_proxy(truth: Truth, advices: list[dict[str, Any]], proxy: str, targ
         boot_rho.append(spearman(run, drawn))
         boot_tau.append(kendall(run, drawn))
     return {
-        "spearman": statistics.fmean(rho), "spearman_runs": rho, "spearman_ci": percentile_interval(boot_rho),
-        "kendall": statistics.fmean(tau), "kendall_ci": percentile_interval(boot_tau),
+        "spearman": statistics.fmean(rho),
+        "spearman_runs": rho,
+        "spearman_ci": percentile_interval(boot_rho),
+        "kendall": statistics.fmean(tau),
+        "kendall_ci": percentile_interval(boot_tau),
         "top1": statistics.fmean(top_k_hit(r, mean_truth, 1) for r in runs),
         "top3": statistics.fmean(top_k_hit(r, mean_truth, 3) for r in runs),
         "seconds": statistics.fmean(proxy_seconds(a, proxy) for a in advices),
     }
 
 
-def validate(study_dir: str, advice_files: list[str], targets: list[str], draws: int = 2000,
-             seed: int = 0) -> dict[str, Any]:
+def validate(
+    study_dir: str, advice_files: list[str], targets: list[str], draws: int = 2000, seed: int = 0
+) -> dict[str, Any]:
     """Every proxy against the study, per target and for the targets combined."""
     truth, study_seconds, labels = ground_truth(study_dir, targets)
     advices = [json.loads(Path(f).read_text()) for f in advice_files]
@@ -140,35 +146,54 @@ def validate(study_dir: str, advice_files: list[str], targets: list[str], draws:
             raise ValueError(f"--advice: the advice lacks study candidates {sorted(missing)}")
     generator = torch.Generator().manual_seed(seed)
     proxies = [*PROXIES, "combined"]
-    results = {target: {p: evaluate_proxy(truth, advices, p, target, draws, generator) for p in proxies}
-               for target in [*targets, COMBINED_TARGET]}
+    results = {
+        target: {p: evaluate_proxy(truth, advices, p, target, draws, generator) for p in proxies}
+        for target in [*targets, COMBINED_TARGET]
+    }
     for per_proxy in results.values():
         for entry in per_proxy.values():
             entry["cost_fraction"] = entry["seconds"] / study_seconds
     advisor_total = statistics.fmean(a["seconds"]["total"] for a in advices)
-    return {"targets": targets, "study_seconds": study_seconds, "advisor_seconds": advisor_total,
-            "advisor_fraction": advisor_total / study_seconds, "candidates": len(truth), "labels": labels,
-            "seeds": len(next(iter(next(iter(truth.values())).values()))), "advisor_runs": len(advices),
-            "truth": {s: {t: perplexity(truth, s, t, sorted(truth[s][targets[0]]))
-                          for t in [*targets, COMBINED_TARGET]} for s in truth},
-            "results": results}
+    return {
+        "targets": targets,
+        "study_seconds": study_seconds,
+        "advisor_seconds": advisor_total,
+        "advisor_fraction": advisor_total / study_seconds,
+        "candidates": len(truth),
+        "labels": labels,
+        "seeds": len(next(iter(next(iter(truth.values())).values()))),
+        "advisor_runs": len(advices),
+        "truth": {
+            s: {t: perplexity(truth, s, t, sorted(truth[s][targets[0]])) for t in [*targets, COMBINED_TARGET]}
+            for s in truth
+        },
+        "results": results,
+    }
 
 
 def markdown(report: dict[str, Any]) -> str:
     """The validation tables: one per target, one row per proxy."""
-    lines = [f"{report['candidates']} candidates, ground truth over {report['seeds']} seed(s), "
-             f"{report['advisor_runs']} advisor runs. Full study: {report['study_seconds']:.0f} s of pruning and "
-             f"evaluation; one advisor run (all proxies): {report['advisor_seconds']:.0f} s "
-             f"({100 * report['advisor_fraction']:.1f}%).", ""]
+    lines = [
+        f"{report['candidates']} candidates, ground truth over {report['seeds']} seed(s), "
+        f"{report['advisor_runs']} advisor runs. Full study: {report['study_seconds']:.0f} s of pruning and "
+        f"evaluation; one advisor run (all proxies): {report['advisor_seconds']:.0f} s "
+        f"({100 * report['advisor_fraction']:.1f}%).",
+        "",
+    ]
     for target, per_proxy in report["results"].items():
         title = "geometric mean of the targets' perplexities" if target == COMBINED_TARGET else f"{target} perplexity"
-        lines += [f"### {title}", "", "| proxy | Spearman [95% CI] | Kendall [95% CI] | top-1 | top-3 | cost |",
-                  "|---|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"### {title}",
+            "",
+            "| proxy | Spearman [95% CI] | Kendall [95% CI] | top-1 | top-3 | cost |",
+            "|---|---:|---:|---:|---:|---:|",
+        ]
         for proxy, e in per_proxy.items():
             lines.append(
                 f"| {proxy} | {e['spearman']:.2f} [{e['spearman_ci'][0]:.2f}, {e['spearman_ci'][1]:.2f}] | "
                 f"{e['kendall']:.2f} [{e['kendall_ci'][0]:.2f}, {e['kendall_ci'][1]:.2f}] | {e['top1']:.2f} | "
-                f"{e['top3']:.2f} | {100 * e['cost_fraction']:.1f}% |")
+                f"{e['top3']:.2f} | {100 * e['cost_fraction']:.1f}% |"
+            )
         lines.append("")
     return "\n".join(lines)
 

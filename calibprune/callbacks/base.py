@@ -65,8 +65,11 @@ class PruningMethod(BlockCallback):
         self.block_sparsity = LayerSparsity(self.pattern, explicit, layer_sparsity, owl, owl_m, owl_lambda)
         if layer_sparsity is not None:
             self.pattern = SparsityPattern(ratio=sum(layer_sparsity) / len(layer_sparsity))
-        self.options = {"targets": self.selection.targets, "ignore": self.selection.ignore,
-                        **self.block_sparsity.options()}
+        self.options = {
+            "targets": self.selection.targets,
+            "ignore": self.selection.ignore,
+            **self.block_sparsity.options(),
+        }
         self.magnitude_fallback: list[str] = []
         self._active_pattern = self.pattern
         self._handles: list = []
@@ -126,6 +129,7 @@ class PruningMethod(BlockCallback):
         self._accumulators = {}
         self._prefix = f"{getattr(pl_module, 'blocks_path', 'block')}.{index}."
         if self.needs_calibration:
+
             def mask() -> torch.Tensor | None:
                 return None if self.count_padding else pl_module.active_token_mask
 

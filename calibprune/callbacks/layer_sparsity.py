@@ -26,8 +26,15 @@ class LayerSparsity:
         owl_lambda: OWL's lambda: block ratios spread over ``2 * lambda`` around the target.
     """
 
-    def __init__(self, pattern: SparsityPattern, explicit_ratio: bool, layer_sparsity: list[float] | None,
-                 owl: bool, owl_m: float, owl_lambda: float) -> None:
+    def __init__(
+        self,
+        pattern: SparsityPattern,
+        explicit_ratio: bool,
+        layer_sparsity: list[float] | None,
+        owl: bool,
+        owl_m: float,
+        owl_lambda: float,
+    ) -> None:
         if layer_sparsity is not None and owl:
             raise ValueError("--method.layer_sparsity and --method.owl both set the blocks' ratios; choose one")
         if (layer_sparsity is not None or owl) and pattern.structured:
@@ -43,8 +50,10 @@ class LayerSparsity:
                 raise ValueError("--method.layer_sparsity: give one ratio per decoder block, got an empty list")
             mean = sum(layer_sparsity) / len(layer_sparsity)
             if explicit_ratio and abs(mean - pattern.ratio) > 1e-6:
-                raise ValueError(f"--method.layer_sparsity (mean {mean:g}) contradicts --sparsity_ratio "
-                                 f"{pattern.ratio:g}; leave --sparsity_ratio out")
+                raise ValueError(
+                    f"--method.layer_sparsity (mean {mean:g}) contradicts --sparsity_ratio "
+                    f"{pattern.ratio:g}; leave --sparsity_ratio out"
+                )
         self.pattern = pattern
         self.explicit = None if layer_sparsity is None else [float(v) for v in layer_sparsity]
         self.owl, self.owl_m, self.owl_lambda = owl, float(owl_m), float(owl_lambda)
@@ -65,18 +74,26 @@ class LayerSparsity:
         blocks = len(plan.names)
         if self.explicit is not None:
             if len(self.explicit) != blocks:
-                raise ValueError(f"--method.layer_sparsity has {len(self.explicit)} ratios; the model has {blocks} "
-                                 "decoder blocks")
+                raise ValueError(
+                    f"--method.layer_sparsity has {len(self.explicit)} ratios; the model has {blocks} decoder blocks"
+                )
             self.ratios = list(self.explicit)
         elif self.owl:
+
             def block_outliers(index, layers, norms) -> float:
                 scores = [wanda_scores(p.weight, norms[name]) for name, p in layers.items()]
                 return outlier_ratio(scores, self.owl_m)
 
             self.outlier_ratios = dense_pass(pl_module, plan, block_outliers, count_padding)
             self.ratios = owl_sparsities(self.outlier_ratios, self.pattern.ratio, self.owl_lambda)
-            log.info("OWL (M=%g, lambda=%g): outlier ratios %s -> block sparsities %s (mean %.4f)", self.owl_m,
-                     self.owl_lambda, _fmt(self.outlier_ratios), _fmt(self.ratios), sum(self.ratios) / blocks)
+            log.info(
+                "OWL (M=%g, lambda=%g): outlier ratios %s -> block sparsities %s (mean %.4f)",
+                self.owl_m,
+                self.owl_lambda,
+                _fmt(self.outlier_ratios),
+                _fmt(self.ratios),
+                sum(self.ratios) / blocks,
+            )
         else:
             self.ratios = None
 

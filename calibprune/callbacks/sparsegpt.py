@@ -45,8 +45,9 @@ class SparseGPT(PruningMethod):
         owl_m: float = 5.0,
         owl_lambda: float = 0.08,
     ) -> None:
-        super().__init__(sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity, owl, owl_m,
-                         owl_lambda)
+        super().__init__(
+            sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity, owl, owl_m, owl_lambda
+        )
         if blocksize <= 0:
             raise ValueError(f"--blocksize must be a positive integer, got {blocksize}")
         if not 0 <= percdamp:

@@ -33,8 +33,9 @@ class PruningInspector(BlockCallback):
 
     def __init__(self, max_tokens: int = 512, num_text_samples: int = 3) -> None:
         if max_tokens <= 0 or num_text_samples < 0:
-            raise ValueError(f"PruningInspector: max_tokens must be > 0, num_text_samples >= 0; got "
-                             f"{max_tokens}, {num_text_samples}")
+            raise ValueError(
+                f"PruningInspector: max_tokens must be > 0, num_text_samples >= 0; got {max_tokens}, {num_text_samples}"
+            )
         self.max_tokens = max_tokens
         self.num_text_samples = num_text_samples
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
@@ -76,6 +77,7 @@ class PruningInspector(BlockCallback):
         self.remove_hooks()
         self._probes, self._statistics = {}, {}
         if self._writer(trainer) is not None:
+
             def mask() -> torch.Tensor | None:
                 return getattr(pl_module, "active_token_mask", None)
 

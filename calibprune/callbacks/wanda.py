@@ -40,8 +40,9 @@ class Wanda(PruningMethod):
         owl_m: float = 5.0,
         owl_lambda: float = 0.08,
     ) -> None:
-        super().__init__(sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity, owl, owl_m,
-                         owl_lambda)
+        super().__init__(
+            sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity, owl, owl_m, owl_lambda
+        )
         if use_variant and self.pattern.structured:
             raise ValueError("--use_variant applies to unstructured sparsity only, not --sparsity_type N:M")
         self.use_variant = use_variant

@@ -149,8 +149,9 @@ class EvaluationDataModule(pl.LightningDataModule):
         tests = task_examples(task, load_records(task, "test", self.data_dir, self.limit))
         k = settings["num_fewshot"]
         pool = task_examples(task, load_records(task, "train", self.data_dir)) if k else []
-        requests = build_requests(task, self.tokenizer, tests, pool, k, self.seed, self.rationale,
-                                  self.shared_exemplars)
+        requests = build_requests(
+            task, self.tokenizer, tests, pool, k, self.seed, self.rationale, self.shared_exemplars
+        )
         log.info("%s: %d items, %d-shot", name, len(requests), k)
         return EvaluationPlan(name, task.kind, sorted(requests, key=lambda r: -r.length), settings)
 
@@ -181,8 +182,10 @@ class EvaluationDataModule(pl.LightningDataModule):
             if plan.kind == "multiple_choice":
                 batches = padding_bounded_batches([item.length for item in plan.items], self.batch_size)
             else:
-                batches = [list(range(i, min(i + self.batch_size, len(plan.items))))
-                           for i in range(0, len(plan.items), self.batch_size)]
+                batches = [
+                    list(range(i, min(i + self.batch_size, len(plan.items))))
+                    for i in range(0, len(plan.items), self.batch_size)
+                ]
             collate = None if plan.kind == "perplexity" else _as_list
             loaders.append(DataLoader(plan.items, batch_sampler=self._shard(batches), collate_fn=collate))
         return loaders

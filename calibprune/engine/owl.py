@@ -37,6 +37,8 @@ def owl_sparsities(outlier_ratios: Sequence[float], target: float, lam: float) -
     spread = (ratios - low) * (2.0 * lam / (high - low))
     sparsities = float(target) - (spread - spread.mean())
     if float(sparsities.min()) < 0 or float(sparsities.max()) >= 1:
-        raise ValueError(f"--method.owl_lambda {lam:g}: block sparsities {float(sparsities.min()):.3f} to "
-                         f"{float(sparsities.max()):.3f} leave [0, 1) around the target {target:g}; lower it")
+        raise ValueError(
+            f"--method.owl_lambda {lam:g}: block sparsities {float(sparsities.min()):.3f} to "
+            f"{float(sparsities.max()):.3f} leave [0, 1) around the target {target:g}; lower it"
+        )
     return sparsities.tolist()

@@ -87,7 +87,11 @@ def sparsegpt_prune(
 
 
 def _obs_columns(
-    W1: torch.Tensor, Hinv1: torch.Tensor, d: torch.Tensor, mask1: torch.Tensor, Err1: torch.Tensor,
+    W1: torch.Tensor,
+    Hinv1: torch.Tensor,
+    d: torch.Tensor,
+    mask1: torch.Tensor,
+    Err1: torch.Tensor,
     pattern: SparsityPattern,
 ) -> None:
     """Prune one block of columns in place, column by column, recording each column's error in ``Err1``.

@@ -110,7 +110,8 @@ def prefill(
     suffix_ids, suffix_mask = left_pad([prompt[shared:] for prompt in prompts], pad_id, device)
     attention_mask = torch.cat([suffix_mask.new_ones((rows, shared)), suffix_mask], dim=-1)
     suffix_positions = shared + position_ids(suffix_mask)
-    logits, cache = causal_lm_forward(model, suffix_ids, attention_mask, suffix_positions, 1, use_cache=True,
-                                      cache=cache)
+    logits, cache = causal_lm_forward(
+        model, suffix_ids, attention_mask, suffix_positions, 1, use_cache=True, cache=cache
+    )
     positions = torch.cat([prefix_positions.expand(rows, shared), suffix_positions], dim=-1)
     return logits, cache, attention_mask, positions

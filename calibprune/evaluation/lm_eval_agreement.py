@@ -41,11 +41,15 @@ class TaskAgreement:
 
     def max_abs_difference(self) -> float:
         """Largest difference of a choice's log-likelihood between the two (multiple choice only)."""
-        return max(abs(a - b) for mine, other in zip(self.ours, self.theirs, strict=True)
-                   for a, b in zip(mine, other, strict=True))
+        return max(
+            abs(a - b)
+            for mine, other in zip(self.ours, self.theirs, strict=True)
+            for a, b in zip(mine, other, strict=True)
+        )
 
     def accuracies(self) -> tuple[float, float]:
         """Accuracy of the argmax choice, ours and lm-eval's (ties to the first choice, as numpy's argmax)."""
+
         def acc(scores: list[list[float]]) -> float:
             picks = [max(range(len(s)), key=lambda i, s=s: (s[i], -i)) for s in scores]
             return sum(p == g for p, g in zip(picks, self.labels, strict=True)) / len(picks)
@@ -100,8 +104,15 @@ def compare_task(
     from lm_eval.api.instance import Instance
 
     task = get_task(task_name)
-    datamodule = EvaluationDataModule([task_name], batch_size=batch_size, limit=limit, num_fewshot=num_fewshot,
-                                      seed=seed, max_new_tokens=max_new_tokens, data_dir=data_dir)
+    datamodule = EvaluationDataModule(
+        [task_name],
+        batch_size=batch_size,
+        limit=limit,
+        num_fewshot=num_fewshot,
+        seed=seed,
+        max_new_tokens=max_new_tokens,
+        data_dir=data_dir,
+    )
     scorer = _ours(model, tokenizer, datamodule)
     tests = task_examples(task, load_records(task, "test", data_dir, limit))
     pool = task_examples(task, load_records(task, "train", data_dir)) if num_fewshot else []

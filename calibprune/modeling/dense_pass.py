@@ -43,11 +43,16 @@ def dense_pass(
         for index, block in enumerate(blocks):
             pl_module.placement.onload(index, block, pl_module.device)
             layers = plan.layers(index, block)
-            accumulators = {name: SquaredNormAccumulator(p.in_features, device=pl_module.device)
-                            for name, p in layers.items()}
-            handles = [p.register_input_hook(lambda x, mask, acc=accumulators[name]: acc.update(x.detach(), mask),
-                                             lambda: None if count_padding else state["mask"])
-                       for name, p in layers.items()]
+            accumulators = {
+                name: SquaredNormAccumulator(p.in_features, device=pl_module.device) for name, p in layers.items()
+            }
+            handles = [
+                p.register_input_hook(
+                    lambda x, mask, acc=accumulators[name]: acc.update(x.detach(), mask),
+                    lambda: None if count_padding else state["mask"],
+                )
+                for name, p in layers.items()
+            ]
             try:
                 for inputs in pl_module.calibration:
                     on_device = inputs.to(pl_module.device) if pl_module.offload_activations else inputs

@@ -53,8 +53,10 @@ class PruningPlan:
         for index, block in enumerate(blocks):
             found = block_weights(block, f"decoder block {path}.{index}")
             if not found.prunable:
-                raise ValueError(f"--model: decoder block {path}.{index} ({type(block).__name__}) has no weight "
-                                 "matrix calibprune can prune (nn.Linear, Conv1D, fused MoE experts)")
+                raise ValueError(
+                    f"--model: decoder block {path}.{index} ({type(block).__name__}) has no weight "
+                    "matrix calibprune can prune (nn.Linear, Conv1D, fused MoE experts)"
+                )
             chosen = [p for p in found.prunable if selection.selects(f"{path}.{index}.{p.name}")]
             names.append([p.name for p in chosen])
             counts: dict[str, int] = {}
@@ -79,16 +81,29 @@ class PruningPlan:
 
     def coverage(self) -> dict[str, Any]:
         """Pruned weights over all weights of the decoder blocks, and what the others are."""
-        return {"pruned_weights": self.pruned_weights, "block_weights": self.block_weights,
-                "fraction": self.pruned_weights / max(self.block_weights, 1), "not_pruned": dict(self.kept)}
+        return {
+            "pruned_weights": self.pruned_weights,
+            "block_weights": self.block_weights,
+            "fraction": self.pruned_weights / max(self.block_weights, 1),
+            "not_pruned": dict(self.kept),
+        }
 
     def log(self) -> None:
         """List, before pruning, what every block will have pruned (one line per block, one for coverage)."""
         for index, counts in enumerate(self.kinds):
             described = ", ".join(f"{n} {kind}" for kind, n in counts.items()) or "nothing"
-            log.info("block %d: %d matrices to prune (%s), %s weights", index, len(self.names[index]), described,
-                     f"{self.sizes[index]:,}")
+            log.info(
+                "block %d: %d matrices to prune (%s), %s weights",
+                index,
+                len(self.names[index]),
+                described,
+                f"{self.sizes[index]:,}",
+            )
         kept = "; ".join(f"{reason}: {n:,}" for reason, n in self.kept.items())
-        log.info("coverage: %s of %s decoder-block weights pruned (%.1f%%)%s", f"{self.pruned_weights:,}",
-                 f"{self.block_weights:,}", 100 * self.pruned_weights / max(self.block_weights, 1),
-                 f"; not pruned: {kept}" if kept else "")
+        log.info(
+            "coverage: %s of %s decoder-block weights pruned (%.1f%%)%s",
+            f"{self.pruned_weights:,}",
+            f"{self.block_weights:,}",
+            100 * self.pruned_weights / max(self.block_weights, 1),
+            f"; not pruned: {kept}" if kept else "",
+        )

@@ -127,8 +127,17 @@ def block_weights(block: nn.Module, where: str = "block") -> BlockWeights:
             inputs = ExpertInputs(module)
             for projection, parameter in expert_projections(module).items():
                 for expert in range(parameter.shape[0]):
-                    prunable.append(PrunableWeight(f"{name}.{projection}.{expert}", module, parameter, "expert",
-                                                   expert, getattr(module, "is_transposed", False), inputs))
+                    prunable.append(
+                        PrunableWeight(
+                            f"{name}.{projection}.{expert}",
+                            module,
+                            parameter,
+                            "expert",
+                            expert,
+                            getattr(module, "is_transposed", False),
+                            inputs,
+                        )
+                    )
                 covered.add(id(parameter))
             for bias in expert_biases(module):
                 kept["vectors (norms, biases)"] = kept.get("vectors (norms, biases)", 0) + bias.numel()

@@ -167,8 +167,9 @@ def summarise(records: list[dict[str, Any]], name: str | None = None) -> Summary
     for record in cells:
         labels = record["labels"]
         key = tuple(labels[axis] for axis in AXES)
-        title = " / ".join(f"{axis}={labels[axis]}" if axis in ("nsamples", "seqlen") else str(labels[axis])
-                           for axis in shown)
+        title = " / ".join(
+            f"{axis}={labels[axis]}" if axis in ("nsamples", "seqlen") else str(labels[axis]) for axis in shown
+        )
         columns.setdefault(key, Column(key, title, labels["method"]))
         by_seed.setdefault(key, {})[labels["seed"]] = _values(record)
     ordered = list(columns.values())

@@ -107,8 +107,12 @@ def expand_cells(spec: StudySpec) -> list[Cell]:
         by_title = {c.label: c for c in chosen}
         for scan in grid.scans:
             if scan.calibration in by_title and (scan.methods is None or method.label in scan.methods):
-                combos += [(method, by_title[scan.calibration], *rest) for rest in itertools.product(
-                    scan.nsamples or grid.nsamples, scan.seqlen or grid.seqlen, scan.seeds or grid.seeds)]
+                combos += [
+                    (method, by_title[scan.calibration], *rest)
+                    for rest in itertools.product(
+                        scan.nsamples or grid.nsamples, scan.seqlen or grid.seqlen, scan.seeds or grid.seeds
+                    )
+                ]
     cells, seen = [], set()
     for combo in combos:
         cell = Cell(len(cells), spec, *combo)

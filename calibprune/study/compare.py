@@ -138,8 +138,9 @@ def _wanted(row: Row, summary: Summary) -> list[tuple[str, str]]:
     return [(r.task, r.metric) for r in summary.rows if r.task != AVERAGE and r.metric in ACCURACY_METRICS]
 
 
-def _item_test(data: ItemData, wanted: list[tuple[str, str]], a: tuple, b: tuple, metric: str,
-               resamples: int, seed: int) -> stats.TestResult | None:
+def _item_test(
+    data: ItemData, wanted: list[tuple[str, str]], a: tuple, b: tuple, metric: str, resamples: int, seed: int
+) -> stats.TestResult | None:
     pairs = [(data.item_means(a, w), data.item_means(b, w)) for w in wanted]
     if any(x is None or y is None or len(x[0]) != len(y[0]) for x, y in pairs):
         return None
@@ -148,8 +149,7 @@ def _item_test(data: ItemData, wanted: list[tuple[str, str]], a: tuple, b: tuple
         if metric in BINARY_METRICS and x_seeds == y_seeds == 1:
             return stats.mcnemar_exact(xs, ys)
         return stats.paired_bootstrap(xs, ys, resamples=resamples, seed=seed)
-    return stats.paired_bootstrap([x[0] for x, _ in pairs], [y[0] for _, y in pairs], resamples=resamples,
-                                  seed=seed)
+    return stats.paired_bootstrap([x[0] for x, _ in pairs], [y[0] for _, y in pairs], resamples=resamples, seed=seed)
 
 
 def _seed_test(data: ItemData, wanted: list[tuple[str, str]], a: tuple, b: tuple) -> stats.TestResult | None:
@@ -166,8 +166,17 @@ def _seed_test(data: ItemData, wanted: list[tuple[str, str]], a: tuple, b: tuple
     return None if result.low == result.high else result
 
 
-def compare(summary: Summary, data: ItemData, row: Row, a: tuple, b: tuple, resamples: int = 2000,
-            seed: int = 0, alpha: float = 0.05, wanted: list[tuple[str, str]] | None = None) -> Comparison:
+def compare(
+    summary: Summary,
+    data: ItemData,
+    row: Row,
+    a: tuple,
+    b: tuple,
+    resamples: int = 2000,
+    seed: int = 0,
+    alpha: float = 0.05,
+    wanted: list[tuple[str, str]] | None = None,
+) -> Comparison:
     """Compare columns ``a`` and ``b`` on ``row`` (unadjusted p-values; see :func:`adjust`).
 
     ``wanted``: the (task, metric) pairs averaged by the row (default: the row's own, or every accuracy row
@@ -176,10 +185,17 @@ def compare(summary: Summary, data: ItemData, row: Row, a: tuple, b: tuple, resa
     titles = {c.key: c.title for c in summary.columns}
     wanted = wanted or _wanted(row, summary)
     return Comparison(
-        row.task, row.metric, a, b, titles[a], titles[b], row.lower_is_better,
+        row.task,
+        row.metric,
+        a,
+        b,
+        titles[a],
+        titles[b],
+        row.lower_is_better,
         row.cells[a].mean - row.cells[b].mean,
         item=_item_test(data, wanted, a, b, row.metric, resamples, seed),
-        seed=_seed_test(data, wanted, a, b), alpha=alpha,
+        seed=_seed_test(data, wanted, a, b),
+        alpha=alpha,
     )
 
 
@@ -199,15 +215,19 @@ def find_reference(summary: Summary, records: list[dict[str, Any]], reference: s
         if record["kind"] != "cell" or not record.get("params", {}).get("calibration"):
             continue
         calibration = record["params"]["calibration"]
-        plain = calibration.get("sources") == [reference] and not calibration.get("options") \
+        plain = (
+            calibration.get("sources") == [reference]
+            and not calibration.get("options")
             and not calibration.get("weights")
+        )
         if record["labels"]["calibration"] == reference or plain:
             titles.add(record["labels"]["calibration"])
     return titles | ({reference} & {c.key[1] for c in summary.columns})
 
 
-def reference_comparisons(summary: Summary, records: list[dict[str, Any]], reference: str = "c4",
-                          alpha: float = 0.05, resamples: int = 2000) -> list[Comparison]:
+def reference_comparisons(
+    summary: Summary, records: list[dict[str, Any]], reference: str = "c4", alpha: float = 0.05, resamples: int = 2000
+) -> list[Comparison]:
     """Every column against the reference set of its method and nsamples/seqlen setting, Holm per family."""
     data = ItemData.from_records(records)
     titles = find_reference(summary, records, reference)

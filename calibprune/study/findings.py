@@ -36,10 +36,14 @@ FINDINGS = {
     1: ("C4 is not the best calibration set; the Pile is the best pre-training set", "C4 and the Pile"),
     2: ("Arithmetic data calibrates as well as or better than pre-training data", "C4 and GSM8K, SVAMP or MAWPS"),
     3: ("A task's own data does not necessarily help that task most", "a task's own set and another set"),
-    4: ("ICL helps every category; CoT helps only arithmetic tasks",
-        "GSM8K or e-SNLI in ICL and zero-shot (or ICL w/ CoT) formats"),
-    5: ("Longer calibration sequences and more in-context pairs help; nonsense data hurts",
-        "C4 and ellipses/random strings, C4 at several seqlen, or GSM8K with num_incontext"),
+    4: (
+        "ICL helps every category; CoT helps only arithmetic tasks",
+        "GSM8K or e-SNLI in ICL and zero-shot (or ICL w/ CoT) formats",
+    ),
+    5: (
+        "Longer calibration sequences and more in-context pairs help; nonsense data hurts",
+        "C4 and ellipses/random strings, C4 at several seqlen, or GSM8K with num_incontext",
+    ),
 }
 
 
@@ -126,8 +130,9 @@ def _judge(claim: Claim, analysis: AnalysisSpec) -> None:
     c = claim.comparison
     claim.label = INCONCLUSIVE
     equivalent = _equivalent(c, analysis.accuracy_margin, analysis.perplexity_margin, claim.reference_mean)
-    tests = ", ".join(f"{t.test} p={t.p_value:.3g} (Holm {p:.3g})" for t, p in ((c.item, c.item_p_holm),
-                                                                              (c.seed, c.seed_p_holm)) if t)
+    tests = ", ".join(
+        f"{t.test} p={t.p_value:.3g} (Holm {p:.3g})" for t, p in ((c.item, c.item_p_holm), (c.seed, c.seed_p_holm)) if t
+    )
     if c.difference == 0:
         claim.reason = f"{c.a_title} equal to {c.b_title}; {tests or 'no test'}"
     else:
@@ -156,12 +161,17 @@ class _Judge:
         for (method, nsamples, seqlen), _ in settings.most_common():
             self.main.setdefault(method, (nsamples, seqlen))
 
-    def find(self, method: str, source: str, format: str = "icl", setting: tuple | None = None,
-             options: tuple = ()) -> tuple | None:
+    def find(
+        self, method: str, source: str, format: str = "icl", setting: tuple | None = None, options: tuple = ()
+    ) -> tuple | None:
         nsamples, seqlen = setting or self.main[method]
         for key, info in self.info.items():
-            if (key[0], key[2], key[3]) == (method, nsamples, seqlen) and info.sources == (source,) \
-                    and info.format == format and info.options == options:
+            if (
+                (key[0], key[2], key[3]) == (method, nsamples, seqlen)
+                and info.sources == (source,)
+                and info.format == format
+                and info.options == options
+            ):
                 return key
         return None
 
@@ -181,15 +191,23 @@ class _Judge:
                 row.cells[key] = Stat([by_seed[s] for s in sorted(by_seed, key=str)])
         return row
 
-    def claims(self, number: int, statement: str, method: str, row: Row,
-               pairs: list[tuple[str, str, tuple | None, tuple | None]], combine: str = "all",
-               wanted: list | None = None) -> Finding:
+    def claims(
+        self,
+        number: int,
+        statement: str,
+        method: str,
+        row: Row,
+        pairs: list[tuple[str, str, tuple | None, tuple | None]],
+        combine: str = "all",
+        wanted: list | None = None,
+    ) -> Finding:
         finding = Finding(number, statement, method, f"{row.task} ({row.metric})", combine=combine)
         for text, expected, a, b in pairs:
             if a is None or b is None or a not in row.cells or b not in row.cells:
                 continue
-            comparison = compare(self.summary, self.data, row, a, b, self.analysis.resamples,
-                                 alpha=self.analysis.alpha, wanted=wanted)
+            comparison = compare(
+                self.summary, self.data, row, a, b, self.analysis.resamples, alpha=self.analysis.alpha, wanted=wanted
+            )
             finding.claims.append(Claim(text, expected, comparison, reference_mean=row.cells[b].mean))
         adjust([c.comparison for c in finding.claims])
         for claim in finding.claims:
@@ -197,8 +215,9 @@ class _Judge:
         return finding
 
 
-def judge_findings(summary: Summary, records: list[dict[str, Any]],
-                   analysis: AnalysisSpec | None = None) -> list[Finding]:
+def judge_findings(
+    summary: Summary, records: list[dict[str, Any]], analysis: AnalysisSpec | None = None
+) -> list[Finding]:
     """Test the paper's five findings on a study's records (those its columns allow; the rest: not tested)."""
     analysis = analysis or AnalysisSpec()
     j = _Judge(summary, records, analysis)
@@ -206,42 +225,89 @@ def judge_findings(summary: Summary, records: list[dict[str, Any]],
     for method in dict.fromkeys(k[0] for k in j.info):
         c4, pile = j.find(method, "c4"), j.find(method, "pile")
         for row in j.evidence_rows():
-            out.append(j.claims(1, "C4 is not the best calibration set; the Pile is the best pre-training set",
-                                method, row, [(f"Pile vs {name}", "better", pile, j.find(method, name))
-                                              for name in PRETRAINING if name != "pile"]))
-            out.append(j.claims(2, "Arithmetic data calibrates as well as or better than pre-training data",
-                                method, row, [(f"{name} (ICL) vs C4", "not worse", j.find(method, name), c4)
-                                              for name in ARITHMETIC]))
+            out.append(
+                j.claims(
+                    1,
+                    "C4 is not the best calibration set; the Pile is the best pre-training set",
+                    method,
+                    row,
+                    [
+                        (f"Pile vs {name}", "better", pile, j.find(method, name))
+                        for name in PRETRAINING
+                        if name != "pile"
+                    ],
+                )
+            )
+            out.append(
+                j.claims(
+                    2,
+                    "Arithmetic data calibrates as well as or better than pre-training data",
+                    method,
+                    row,
+                    [(f"{name} (ICL) vs C4", "not worse", j.find(method, name), c4) for name in ARITHMETIC],
+                )
+            )
             pairs = []
             for name in ("gsm8k", "esnli"):
-                pairs.append((f"{name}: ICL vs zero-shot", "better", j.find(method, name),
-                              j.find(method, name, "zero-shot")))
+                pairs.append(
+                    (f"{name}: ICL vs zero-shot", "better", j.find(method, name), j.find(method, name, "zero-shot"))
+                )
             out.append(j.claims(4, "ICL helps every category (ICL beats zero-shot)", method, row, pairs))
             nonsense = [(f"C4 vs {name}", "better", c4, j.find(method, name)) for name in ("ellipses", "random")]
             out.append(j.claims(5, "Nonsense calibration data hurts", method, row, nonsense))
-            scan = sorted((k for k, i in j.info.items() if k[0] == method and i.plain == "c4" and i.format == "icl"
-                           and k[2] == j.main[method][0]), key=lambda k: k[3])
+            scan = sorted(
+                (
+                    k
+                    for k, i in j.info.items()
+                    if k[0] == method and i.plain == "c4" and i.format == "icl" and k[2] == j.main[method][0]
+                ),
+                key=lambda k: k[3],
+            )
             if len(scan) > 1:
-                out.append(j.claims(5, "Longer calibration sequences help", method, row, [
-                    (f"C4 seqlen {scan[-1][3]} vs {scan[0][3]}", "better", scan[-1], scan[0])]))
-            pairs_k = sorted((i.options[0][1], k) for k, i in j.info.items()
-                             if k[0] == method and i.sources == ("gsm8k",) and len(i.options) == 1
-                             and i.options[0][0] == "num_incontext" and (k[2], k[3]) == j.main[method])
+                out.append(
+                    j.claims(
+                        5,
+                        "Longer calibration sequences help",
+                        method,
+                        row,
+                        [(f"C4 seqlen {scan[-1][3]} vs {scan[0][3]}", "better", scan[-1], scan[0])],
+                    )
+                )
+            pairs_k = sorted(
+                (i.options[0][1], k)
+                for k, i in j.info.items()
+                if k[0] == method
+                and i.sources == ("gsm8k",)
+                and len(i.options) == 1
+                and i.options[0][0] == "num_incontext"
+                and (k[2], k[3]) == j.main[method]
+            )
             fill = j.find(method, "gsm8k")
             if pairs_k:
-                out.append(j.claims(5, "More in-context pairs help", method, row, [
-                    (f"GSM8K filled window vs {pairs_k[0][0]} pairs", "better", fill, pairs_k[0][1])]))
+                out.append(
+                    j.claims(
+                        5,
+                        "More in-context pairs help",
+                        method,
+                        row,
+                        [(f"GSM8K filled window vs {pairs_k[0][0]} pairs", "better", fill, pairs_k[0][1])],
+                    )
+                )
         for title, tasks, source in (("arithmetic tasks", ARITHMETIC, "gsm8k"), ("NLI tasks", NLI, "esnli")):
             row = j.subset_average(tasks, f"Average over {title}")
             if row is None:
                 continue
             wanted = [(r.task, r.metric) for r in summary.rows if r.task in tasks]
             expected = "better" if source == "gsm8k" else "not worse"
-            a, b = (j.find(method, source, "icl-cot"), j.find(method, source)) if source == "gsm8k" \
+            a, b = (
+                (j.find(method, source, "icl-cot"), j.find(method, source))
+                if source == "gsm8k"
                 else (j.find(method, source), j.find(method, source, "icl-cot"))
+            )
             text = "GSM8K: ICL w/ CoT vs ICL" if source == "gsm8k" else "e-SNLI: ICL vs ICL w/ CoT"
-            out.append(j.claims(4, "CoT helps only arithmetic tasks", method, row, [(text, expected, a, b)],
-                                wanted=wanted))
+            out.append(
+                j.claims(4, "CoT helps only arithmetic tasks", method, row, [(text, expected, a, b)], wanted=wanted)
+            )
         own = []
         for row in summary.rows:
             mine = j.find(method, row.task)
@@ -250,12 +316,23 @@ def judge_findings(summary: Summary, records: list[dict[str, Any]],
                 continue
             pick = min if row.lower_is_better else max
             best = pick(others, key=lambda k: row.cells[k].mean)
-            finding = j.claims(3, "A task's own data does not necessarily help that task most", method, row,
-                               [(f"{row.task}: best other set vs own", "not worse", best, mine)])
+            finding = j.claims(
+                3,
+                "A task's own data does not necessarily help that task most",
+                method,
+                row,
+                [(f"{row.task}: best other set vs own", "not worse", best, mine)],
+            )
             own += finding.claims
         if own:
-            finding = Finding(3, "A task's own data does not necessarily help that task most", method,
-                              "each task with its own calibration set (own row)", own, combine="any")
+            finding = Finding(
+                3,
+                "A task's own data does not necessarily help that task most",
+                method,
+                "each task with its own calibration set (own row)",
+                own,
+                combine="any",
+            )
             adjust([c.comparison for c in own])
             for claim in own:
                 _judge(claim, analysis)

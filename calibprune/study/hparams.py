@@ -29,8 +29,9 @@ def cell_hparams(record: dict[str, Any]) -> dict[str, Any]:
 
 def cell_metrics(record: dict[str, Any]) -> dict[str, float]:
     """``<task>/<metric>`` for the shown metrics, plus ``average/acc`` over the accuracy metrics."""
-    metrics = {f"{r['task']}/{r['metric']}": float(r["value"]) for r in record["results"]
-               if r["metric"] in PRIMARY_METRICS}
+    metrics = {
+        f"{r['task']}/{r['metric']}": float(r["value"]) for r in record["results"] if r["metric"] in PRIMARY_METRICS
+    }
     accuracies = [r["value"] for r in record["results"] if r["metric"] in ACCURACY_METRICS]
     if accuracies:
         metrics["average/acc"] = statistics.fmean(accuracies)

@@ -38,8 +38,14 @@ def _bars(ax: Any, row: Row, summary: Summary, marks: Marks, references: set) ->
             bar.set_edgecolor("black")
         comparison = marks.get((row.task, row.metric, column.key))
         if comparison is not None and comparison.marks:
-            ax.annotate(comparison.marks, (bar.get_x() + bar.get_width() / 2, mean + error), ha="center",
-                        va="bottom", fontsize="large", color="tab:red" if not comparison.better else "tab:green")
+            ax.annotate(
+                comparison.marks,
+                (bar.get_x() + bar.get_width() / 2, mean + error),
+                ha="center",
+                va="bottom",
+                fontsize="large",
+                color="tab:red" if not comparison.better else "tab:green",
+            )
     if row.dense is not None:
         ax.axhline(row.dense, color="black", linestyle="--", linewidth=1, label="dense")
         ax.legend(loc="best", fontsize="small")
@@ -50,8 +56,10 @@ def _bars(ax: Any, row: Row, summary: Summary, marks: Marks, references: set) ->
     ax.margins(y=0.12)  # room for the marks above the tallest bar
 
 
-NOTE = ("bars: mean over seeds; error bars: 95% t-interval; hatched: reference set; orange: best; "
-        "* / †: differs from the reference over items / over seeds (Holm, alpha 0.05; green better, red worse)")
+NOTE = (
+    "bars: mean over seeds; error bars: 95% t-interval; hatched: reference set; orange: best; "
+    "* / †: differs from the reference over items / over seeds (Holm, alpha 0.05; green better, red worse)"
+)
 
 
 def _save(fig: Any, path: Path) -> Path:
@@ -83,12 +91,14 @@ def write_plots(summary: Summary, folder: str | Path, comparisons: list | None =
         fig, axes = plt.subplots(nrows, ncols, figsize=(width * ncols / 1.5, 4 * nrows), squeeze=False)
         for ax, row in zip(axes.flat, tasks, strict=False):
             _bars(ax, row, summary, marks, references)
-        for ax in list(axes.flat)[len(tasks):]:
+        for ax in list(axes.flat)[len(tasks) :]:
             ax.axis("off")
         written.append(_save(fig, folder / "tasks.png"))
         plt.close(fig)
-    for name, wanted in (("average.png", [r for r in rows if r.task == AVERAGE]),
-                         ("perplexity.png", [r for r in tasks if r.metric == "ppl"])):
+    for name, wanted in (
+        ("average.png", [r for r in rows if r.task == AVERAGE]),
+        ("perplexity.png", [r for r in tasks if r.metric == "ppl"]),
+    ):
         if wanted:
             fig, axes = plt.subplots(1, len(wanted), figsize=(width * len(wanted), 4.5), squeeze=False)
             for ax, row in zip(axes.flat, wanted, strict=True):

@@ -20,8 +20,15 @@ from calibprune.tasks.records import DataUnavailableError
 
 log = logging.getLogger(__name__)
 # Options of a calibration entry that shape the sources (the others are datamodule settings).
-SOURCE_OPTIONS = ("num_incontext", "num_cot_steps", "data_seqlen", "per_example_bos", "text_field", "split",
-                  "allow_overlap")
+SOURCE_OPTIONS = (
+    "num_incontext",
+    "num_cot_steps",
+    "data_seqlen",
+    "per_example_bos",
+    "text_field",
+    "split",
+    "allow_overlap",
+)
 
 
 @dataclass
@@ -71,8 +78,9 @@ def check_calibration(cells: list[Cell], tokenizer: Any, data_dir: str | None) -
                     continue
                 if not isinstance(source, DocumentSource):
                     continue
-                context = SourceContext(tokenizer=tokenizer, seqlen=max(c.seqlen for c in entry_cells),
-                                        data_dir=data_dir)
+                context = SourceContext(
+                    tokenizer=tokenizer, seqlen=max(c.seqlen for c in entry_cells), data_dir=data_dir
+                )
                 tokens = source.pool_tokens(context)
             except DataUnavailableError as err:
                 unavailable[title] = str(err).splitlines()[0]

@@ -82,11 +82,14 @@ def findings_markdown(findings: list[Finding]) -> str:
     """The paper's findings in order: per finding, a table per (method, evidence row) of its claims and tests."""
     from calibprune.study.findings import FINDINGS
 
-    parts = ["## The paper's findings\n", "Computed from the results by `calibprune.study.findings` (rules in its "
-             "docstring): a claim is *reproduced* when its difference is significant in the paper's direction "
-             "(or, for \"as well as\", the two sets are equivalent within the margin), *not reproduced* when it is "
-             "significant the other way (or equivalent where the paper claims a gain), else *inconclusive*; "
-             "significant means every test that could run has a Holm-adjusted p below alpha.\n"]
+    parts = [
+        "## The paper's findings\n",
+        "Computed from the results by `calibprune.study.findings` (rules in its "
+        "docstring): a claim is *reproduced* when its difference is significant in the paper's direction "
+        '(or, for "as well as", the two sets are equivalent within the margin), *not reproduced* when it is '
+        "significant the other way (or equivalent where the paper claims a gain), else *inconclusive*; "
+        "significant means every test that could run has a Holm-adjusted p below alpha.\n",
+    ]
     for number, (text, needs) in FINDINGS.items():
         parts.append(f"### {number}. {text}\n")
         mine = [f for f in findings if f.number == number]
@@ -148,8 +151,11 @@ def throughput_table(records: list[dict[str, Any]], dense_owner: str | None = No
                 cell_s.setdefault(task, []).append(s)
     if not rows and not cell_s:
         return ""
-    lines = ["Evaluation time per task on this machine (the dense model, and the mean over finished cells):\n",
-             "| task | items | dense s | dense items/s | cells' mean s |", "|---|---:|---:|---:|---:|"]
+    lines = [
+        "Evaluation time per task on this machine (the dense model, and the mean over finished cells):\n",
+        "| task | items | dense s | dense items/s | cells' mean s |",
+        "|---|---:|---:|---:|---:|",
+    ]
     for task in dict.fromkeys([*rows, *cell_s]):
         n, s = rows.get(task, (None, None))
         mean = f"{sum(cell_s[task]) / len(cell_s[task]):.1f}" if task in cell_s else "-"
@@ -158,15 +164,27 @@ def throughput_table(records: list[dict[str, Any]], dense_owner: str | None = No
     return "\n".join(lines) + "\n"
 
 
-def markdown_report(summary: Summary, records: list[dict[str, Any]], done: int, expected: int | None,
-                    plots: list[Path], comparisons: list[Comparison] | None = None,
-                    findings: list[Finding] | None = None, analysis: AnalysisSpec | None = None,
-                    throughput: str = "") -> str:
+def markdown_report(
+    summary: Summary,
+    records: list[dict[str, Any]],
+    done: int,
+    expected: int | None,
+    plots: list[Path],
+    comparisons: list[Comparison] | None = None,
+    findings: list[Finding] | None = None,
+    analysis: AnalysisSpec | None = None,
+    throughput: str = "",
+) -> str:
     """The report's Markdown: title, progress, skipped sets, table with marks, notes, findings, plots."""
     analysis = analysis or AnalysisSpec()
     progress = f"{done}/{expected}" if expected is not None else str(done)
-    parts = [f"# {summary.name}\n", f"Cells finished: {progress}. {_timings(records, expected)}", _skipped(records),
-             markdown_table(summary, comparisons), STD_NOTE + "\n"]
+    parts = [
+        f"# {summary.name}\n",
+        f"Cells finished: {progress}. {_timings(records, expected)}",
+        _skipped(records),
+        markdown_table(summary, comparisons),
+        STD_NOTE + "\n",
+    ]
     if comparisons:
         parts.append(TEST_NOTE.format(alpha=analysis.alpha, resamples=analysis.resamples) + "\n")
     if findings is not None:
@@ -176,8 +194,9 @@ def markdown_report(summary: Summary, records: list[dict[str, Any]], done: int, 
     return "\n".join(part for part in parts if part)
 
 
-def write_report(output_dir: str | Path, plots: bool = True, tensorboard: bool = True,
-                 reference: str | None = None) -> Report:
+def write_report(
+    output_dir: str | Path, plots: bool = True, tensorboard: bool = True, reference: str | None = None
+) -> Report:
     """Read every ``results*.jsonl`` of ``output_dir`` (deduplicated by cell id) and write the report there.
 
     Files: ``report.md``, ``table.md``, ``table.csv`` (paper layout, with significance marks), ``summary.csv``
@@ -205,9 +224,13 @@ def write_report(output_dir: str | Path, plots: bool = True, tensorboard: bool =
     comparisons = reference_comparisons(summary, records, analysis.reference, analysis.alpha, analysis.resamples)
     findings = judge_findings(summary, records, analysis)
     files = []
-    for name, text in (("table.md", markdown_table(summary, comparisons)), ("table.csv", wide_csv(summary)),
-                       ("summary.csv", long_csv(summary)), ("comparisons.csv", comparisons_csv(comparisons)),
-                       ("findings.md", findings_markdown(findings))):
+    for name, text in (
+        ("table.md", markdown_table(summary, comparisons)),
+        ("table.csv", wide_csv(summary)),
+        ("summary.csv", long_csv(summary)),
+        ("comparisons.csv", comparisons_csv(comparisons)),
+        ("findings.md", findings_markdown(findings)),
+    ):
         (folder / name).write_text(text, encoding="utf-8")
         files.append(folder / name)
     images: list[Path] = []

@@ -68,8 +68,14 @@ def _write_spec(spec: StudySpec) -> None:
 
 
 def _record(kind: str, record_id: str, spec: StudySpec, **fields: Any) -> dict[str, Any]:
-    return {"kind": kind, "id": record_id, "study": spec.name, "host": socket.gethostname(),
-            "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"), **fields}
+    return {
+        "kind": kind,
+        "id": record_id,
+        "study": spec.name,
+        "host": socket.gethostname(),
+        "finished": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        **fields,
+    }
 
 
 class _Partials:
@@ -91,15 +97,32 @@ class _Partials:
     def record(self, task: str, results: list[dict[str, Any]], seconds: float) -> None:
         """Append one finished task."""
         self.seconds[task] = seconds
-        append_record(self.path, _record("partial", f"{self.owner}/{task}", self.spec, owner=self.owner, task=task,
-                                         results=results, timings={"evaluate_s": seconds}))
+        append_record(
+            self.path,
+            _record(
+                "partial",
+                f"{self.owner}/{task}",
+                self.spec,
+                owner=self.owner,
+                task=task,
+                results=results,
+                timings={"evaluate_s": seconds},
+            ),
+        )
 
     def evaluate(self, dense: DenseModel, **kwargs: Any) -> list[dict[str, Any]]:
         """Evaluate the tasks not yet recorded; return every task's results."""
         if self.done:
             log.info("%s: %d tasks already evaluated, resuming", self.owner, len(self.done))
-        return backend.evaluate(dense.model, dense.tokenizer, self.spec.evaluation, data_dir=self.spec.data_dir,
-                                done=self.done, on_task=self.record, **kwargs)
+        return backend.evaluate(
+            dense.model,
+            dense.tokenizer,
+            self.spec.evaluation,
+            data_dir=self.spec.data_dir,
+            done=self.done,
+            on_task=self.record,
+            **kwargs,
+        )
 
 
 def _evaluate_dense(spec: StudySpec, dense: DenseModel, path: Path) -> None:
@@ -108,8 +131,17 @@ def _evaluate_dense(spec: StudySpec, dense: DenseModel, path: Path) -> None:
     partials = _Partials(spec, dense_id(spec), path)
     results = partials.evaluate(dense, cache=ResultCache(), model_id=dense.cache_id(spec))
     seconds = sum(partials.seconds.values())
-    append_record(path, _record("dense", dense_id(spec), spec, model=asdict(spec.model), results=results,
-                                timings={"evaluate_s": seconds, "tasks_s": partials.seconds}))
+    append_record(
+        path,
+        _record(
+            "dense",
+            dense_id(spec),
+            spec,
+            model=asdict(spec.model),
+            results=results,
+            timings={"evaluate_s": seconds, "tasks_s": partials.seconds},
+        ),
+    )
     log.info("dense model evaluated (%.1f s)", seconds)
 
 
@@ -126,8 +158,14 @@ def run_cell(spec: StudySpec, dense: DenseModel, cell: Cell, path: Path) -> dict
     results = partials.evaluate(dense)
     evaluate_s = sum(partials.seconds.values())
     record = _record(
-        "cell", cell.cell_id, spec, index=cell.index, labels=cell.labels(), params=cell.params(),
-        sparsity=sparsity, results=results,
+        "cell",
+        cell.cell_id,
+        spec,
+        index=cell.index,
+        labels=cell.labels(),
+        params=cell.params(),
+        sparsity=sparsity,
+        results=results,
         timings={"prune_s": pruned - start, "evaluate_s": evaluate_s, "tasks_s": partials.seconds},
     )
     append_record(path, record)
@@ -177,8 +215,18 @@ def _skip_unavailable(spec: StudySpec, todo: list[Cell], path: Path) -> list[Cel
     for cell in todo:
         title = cell.calibration.label if cell.calibration is not None else None
         if title in found.unavailable:
-            append_record(path, _record("skipped", cell.cell_id, spec, index=cell.index, labels=cell.labels(),
-                                        params=cell.params(), reason=found.unavailable[title]))
+            append_record(
+                path,
+                _record(
+                    "skipped",
+                    cell.cell_id,
+                    spec,
+                    index=cell.index,
+                    labels=cell.labels(),
+                    params=cell.params(),
+                    reason=found.unavailable[title],
+                ),
+            )
         else:
             runnable.append(cell)
     return runnable

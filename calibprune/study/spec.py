@@ -255,8 +255,12 @@ class StudySpec:
         methods = [method.build() for method in grid.methods]  # unknown methods and bad sparsities fail here
         if not grid.calibration and any(method.needs_calibration for method in methods):
             raise ValueError("grid.calibration: at least one calibration set is needed")
-        for flag, values in (("grid.methods", grid.methods), ("grid.nsamples", grid.nsamples),
-                             ("grid.seqlen", grid.seqlen), ("grid.seeds", grid.seeds)):
+        for flag, values in (
+            ("grid.methods", grid.methods),
+            ("grid.nsamples", grid.nsamples),
+            ("grid.seqlen", grid.seqlen),
+            ("grid.seeds", grid.seeds),
+        ):
             if not values:
                 raise ValueError(f"{flag}: at least one value is needed")
         for flag, values in (("grid.nsamples", grid.nsamples), ("grid.seqlen", grid.seqlen)):

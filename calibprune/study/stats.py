@@ -232,8 +232,9 @@ def paired_bootstrap(
     p = 1.0 if observed == 0.0 else (1 + extreme) / (resamples + 1)
     tail = (1.0 - confidence) / 2.0
     low, high = np.quantile(boot, [tail, 1.0 - tail])
-    return TestResult("paired bootstrap", float(observed), min(1.0, p), float(low), float(high),
-                      sum(len(x) for x in strata_a))
+    return TestResult(
+        "paired bootstrap", float(observed), min(1.0, p), float(low), float(high), sum(len(x) for x in strata_a)
+    )
 
 
 def holm(p_values: Sequence[float]) -> list[float]:

@@ -92,18 +92,58 @@ def comparisons_csv(comparisons: list[Comparison]) -> str:
     """One CSV line per comparison: both columns, the difference, each test's p-value, Holm's and the verdict."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["task", "metric", "method", "nsamples", "seqlen", "calibration", "reference", "difference",
-                     "better", "item_test", "item_difference", "item_low", "item_high", "item_n", "item_p",
-                     "item_p_holm", "item_significant", "seed_test", "seed_p", "seed_p_holm", "seed_significant"])
+    writer.writerow(
+        [
+            "task",
+            "metric",
+            "method",
+            "nsamples",
+            "seqlen",
+            "calibration",
+            "reference",
+            "difference",
+            "better",
+            "item_test",
+            "item_difference",
+            "item_low",
+            "item_high",
+            "item_n",
+            "item_p",
+            "item_p_holm",
+            "item_significant",
+            "seed_test",
+            "seed_p",
+            "seed_p_holm",
+            "seed_significant",
+        ]
+    )
     for c in comparisons:
         item, seed = c.item, c.seed
-        writer.writerow([
-            c.task, c.metric, c.a[0], c.a[2], c.a[3], c.a_title, c.b_title, c.difference, c.better,
-            item.test if item else "", item.difference if item else "", _blank(item.low if item else None),
-            _blank(item.high if item else None), item.n if item else "", item.p_value if item else "",
-            _blank(c.item_p_holm), c.item_significant, seed.test if seed else "", seed.p_value if seed else "",
-            _blank(c.seed_p_holm), c.seed_significant,
-        ])
+        writer.writerow(
+            [
+                c.task,
+                c.metric,
+                c.a[0],
+                c.a[2],
+                c.a[3],
+                c.a_title,
+                c.b_title,
+                c.difference,
+                c.better,
+                item.test if item else "",
+                item.difference if item else "",
+                _blank(item.low if item else None),
+                _blank(item.high if item else None),
+                item.n if item else "",
+                item.p_value if item else "",
+                _blank(c.item_p_holm),
+                c.item_significant,
+                seed.test if seed else "",
+                seed.p_value if seed else "",
+                _blank(c.seed_p_holm),
+                c.seed_significant,
+            ]
+        )
     return out.getvalue()
 
 
@@ -111,8 +151,25 @@ def long_csv(summary: Summary) -> str:
     """One CSV line per (task, column): axes, number of seeds, mean, sample std, 2 std, values, best."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(["task", "metric", "method", "calibration", "nsamples", "seqlen", "n_seeds", "mean", "std",
-                     "two_std", "ci_low", "ci_high", "values", "best", "dense"])
+    writer.writerow(
+        [
+            "task",
+            "metric",
+            "method",
+            "calibration",
+            "nsamples",
+            "seqlen",
+            "n_seeds",
+            "mean",
+            "std",
+            "two_std",
+            "ci_low",
+            "ci_high",
+            "values",
+            "best",
+            "dense",
+        ]
+    )
     for row in summary.rows:
         for column in summary.columns:
             stat = row.cells.get(column.key)
@@ -122,7 +179,20 @@ def long_csv(summary: Summary) -> str:
             two_std = "" if stat.two_std is None else stat.two_std
             values = ";".join(repr(v) for v in stat.values)
             interval = stat.interval()
-            writer.writerow([row.task, row.metric, *column.key, len(stat.values), stat.mean, std, two_std,
-                             _blank(interval.low), _blank(interval.high), values, column.key in row.best,
-                             _blank(row.dense)])
+            writer.writerow(
+                [
+                    row.task,
+                    row.metric,
+                    *column.key,
+                    len(stat.values),
+                    stat.mean,
+                    std,
+                    two_std,
+                    _blank(interval.low),
+                    _blank(interval.high),
+                    values,
+                    column.key in row.best,
+                    _blank(row.dense),
+                ]
+            )
     return out.getvalue()

@@ -19,7 +19,20 @@ from calibprune.tasks.winogrande import WinoGrande
 TASKS: dict[str, type[Task]] = {
     task.name: task
     for task in (
-        GSM8K, SVAMP, MAWPS, ESNLI, ANLIR1, ANLIR2, ANLIR3, RTE, BoolQ, CommonsenseQA, RACE, WinoGrande, WMT14, IWSLT,
+        GSM8K,
+        SVAMP,
+        MAWPS,
+        ESNLI,
+        ANLIR1,
+        ANLIR2,
+        ANLIR3,
+        RTE,
+        BoolQ,
+        CommonsenseQA,
+        RACE,
+        WinoGrande,
+        WMT14,
+        IWSLT,
     )
 }
 

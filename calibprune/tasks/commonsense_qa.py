@@ -26,8 +26,9 @@ class CommonsenseQA(LetteredChoiceTask):
             raise ValueError(f"commonsense_qa: answerKey {record['answerKey']!r} is not one of {labels}")
         rationale = (record.get("explanation") or "").strip() or None
         question = f"Question: {record['question'].strip()}"
-        return self.lettered_example(question, list(choices["text"]), labels.index(record["answerKey"]), rationale,
-                                     record)
+        return self.lettered_example(
+            question, list(choices["text"]), labels.index(record["answerKey"]), rationale, record
+        )
 
     @property
     def has_rationale(self) -> bool:

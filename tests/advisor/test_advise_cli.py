@@ -10,8 +10,10 @@ import pytest
 
 from tests.cli.helpers import run_cli
 
-WORDS = ("the of and to in a is that for it as was with be by on not he this are or his from at which but have an "
-         "they you were her she there one all we their").split()
+WORDS = (
+    "the of and to in a is that for it as was with be by on not he this are or his from at which but have an "
+    "they you were her she there one all we their"
+).split()
 
 
 @pytest.fixture(autouse=True)
@@ -29,10 +31,30 @@ def target_file(in_tmp_dir):
 
 
 def advise_args(model, target, *extra):
-    return ["advise", "--model", str(model), "--candidates", "[random, ellipses, random+ellipses]",
-            "--targets", f"[{target}]", "--nsamples", "4", "--seqlen", "32", "--data.batch_size", "2",
-            "--blocks", "1", "--target_windows", "4", "--bootstrap", "20", "--trainer.enable_progress_bar", "false",
-            *extra]
+    return [
+        "advise",
+        "--model",
+        str(model),
+        "--candidates",
+        "[random, ellipses, random+ellipses]",
+        "--targets",
+        f"[{target}]",
+        "--nsamples",
+        "4",
+        "--seqlen",
+        "32",
+        "--data.batch_size",
+        "2",
+        "--blocks",
+        "1",
+        "--target_windows",
+        "4",
+        "--bootstrap",
+        "20",
+        "--trainer.enable_progress_bar",
+        "false",
+        *extra,
+    ]
 
 
 def test_advise_ranks_writes_every_format(capsys, tiny_llama_dir, target_file, in_tmp_dir):
@@ -49,8 +71,15 @@ def test_advise_ranks_writes_every_format(capsys, tiny_llama_dir, target_file, i
     assert scores == sorted(scores)
     for row in rows:
         assert row["interval"][0] <= row["interval"][1]
-        assert set(row["proxies"]) == {"reconstruction", "statistics", "coverage", "diversity", "lexical",
-                                       "likelihood", "combined"}
+        assert set(row["proxies"]) == {
+            "reconstruction",
+            "statistics",
+            "coverage",
+            "diversity",
+            "lexical",
+            "likelihood",
+            "combined",
+        }
         assert row["seconds"] > 0
     assert sum(r["p_best"] for r in rows) == pytest.approx(1.0)
     assert advice["seconds"]["total"] > 0
@@ -94,9 +123,30 @@ def test_bad_advise_option(capsys, tiny_llama_dir, target_file, in_tmp_dir, extr
 @pytest.mark.data
 def test_advise_embedded_model_three_candidates(capsys, shared_data, in_tmp_dir):
     code, out, err = run_cli(
-        capsys, "advise", "--model", "embedded", "--candidates", "[c4, gsm8k, ellipses]", "--targets", "[wikitext]",
-        "--nsamples", "8", "--seqlen", "128", "--blocks", "2", "--target_windows", "4", "--bootstrap", "50",
-        "--data_dir", str(shared_data), "--output_dir", "advice", "--trainer.enable_progress_bar", "false",
+        capsys,
+        "advise",
+        "--model",
+        "embedded",
+        "--candidates",
+        "[c4, gsm8k, ellipses]",
+        "--targets",
+        "[wikitext]",
+        "--nsamples",
+        "8",
+        "--seqlen",
+        "128",
+        "--blocks",
+        "2",
+        "--target_windows",
+        "4",
+        "--bootstrap",
+        "50",
+        "--data_dir",
+        str(shared_data),
+        "--output_dir",
+        "advice",
+        "--trainer.enable_progress_bar",
+        "false",
     )
     assert code == 0, err
     rows = json.loads((in_tmp_dir / "advice" / "advice.json").read_text())["rows"]

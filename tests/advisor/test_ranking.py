@@ -37,8 +37,9 @@ def test_spearman_without_ties_is_the_textbook_formula():
 
 def _kendall_tau_b_brute(x, y):
     pairs = list(itertools.combinations(range(len(x)), 2))
-    s = sum(math.copysign(1, x[i] - x[j]) * math.copysign(1, y[i] - y[j])
-            for i, j in pairs if x[i] != x[j] and y[i] != y[j])
+    s = sum(
+        math.copysign(1, x[i] - x[j]) * math.copysign(1, y[i] - y[j]) for i, j in pairs if x[i] != x[j] and y[i] != y[j]
+    )
     n0 = len(pairs)
     n1 = sum(1 for i, j in pairs if x[i] == x[j])
     n2 = sum(1 for i, j in pairs if y[i] == y[j])

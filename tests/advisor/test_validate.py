@@ -11,17 +11,30 @@ from calibprune.advisor.validate import candidate_spec, main
 
 
 def _cell(sources, fmt, seed, wikitext, c4, seconds=10.0):
-    return {"kind": "cell", "id": f"{sources}{fmt}{seed}", "labels": {"calibration": "+".join(sources)},
-            "params": {"calibration": {"sources": sources, "format": fmt}, "seed": seed},
-            "timings": {"prune_s": seconds, "evaluate_s": seconds},
-            "results": [{"task": "wikitext", "metric": "nll", "per_item": [math.log(wikitext)] * 2},
-                        {"task": "c4", "metric": "nll", "per_item": [math.log(c4)] * 2}]}
+    return {
+        "kind": "cell",
+        "id": f"{sources}{fmt}{seed}",
+        "labels": {"calibration": "+".join(sources)},
+        "params": {"calibration": {"sources": sources, "format": fmt}, "seed": seed},
+        "timings": {"prune_s": seconds, "evaluate_s": seconds},
+        "results": [
+            {"task": "wikitext", "metric": "nll", "per_item": [math.log(wikitext)] * 2},
+            {"task": "c4", "metric": "nll", "per_item": [math.log(c4)] * 2},
+        ],
+    }
 
 
 def _row(candidate, wikitext, c4):
     per_target = {"wikitext": {"reconstruction": wikitext}, "c4": {"reconstruction": c4}}
-    proxies = {"reconstruction": math.sqrt(wikitext * c4), "statistics": 1.0, "coverage": 1.0, "diversity": 1.0,
-               "lexical": -wikitext, "likelihood": 0.0, "combined": 1.0}
+    proxies = {
+        "reconstruction": math.sqrt(wikitext * c4),
+        "statistics": 1.0,
+        "coverage": 1.0,
+        "diversity": 1.0,
+        "lexical": -wikitext,
+        "likelihood": 0.0,
+        "combined": 1.0,
+    }
     for name in ("statistics", "coverage", "combined"):
         for target in per_target.values():
             target[name] = 1.0
@@ -45,8 +58,17 @@ def test_validation_report(tmp_path):
     advice = tmp_path / "advice.json"
     # Reconstruction orders wikitext perfectly, c4 with the two best swapped.
     rows = [_row("c4", 1.0, 2.0), _row("gsm8k", 2.0, 1.0), _row("ellipses", 9.0, 9.0), _row("random", 3.0, 3.0)]
-    seconds = {"load": 1.0, "targets": 1.0, "sample": 1.0, "capture": 0.5, "prune_probe": 2.0, "dense_pass": 1.0,
-               "lexical": 0.1, "likelihood": 3.0, "total": 9.6}
+    seconds = {
+        "load": 1.0,
+        "targets": 1.0,
+        "sample": 1.0,
+        "capture": 0.5,
+        "prune_probe": 2.0,
+        "dense_pass": 1.0,
+        "lexical": 0.1,
+        "likelihood": 3.0,
+        "total": 9.6,
+    }
     advice.write_text(json.dumps({"rows": rows, "seconds": seconds}))
     out = tmp_path / "out"
     main(["--study", str(study), "--advice", str(advice), "--output_dir", str(out), "--draws", "50"])

@@ -7,8 +7,20 @@ from pathlib import Path
 import pytest
 import torch
 
-ARCHITECTURES = ("llama", "mistral", "qwen2", "qwen3", "gemma2", "phi3", "opt", "gpt_neox", "gpt2", "falcon",
-                 "mixtral", "qwen2_moe")
+ARCHITECTURES = (
+    "llama",
+    "mistral",
+    "qwen2",
+    "qwen3",
+    "gemma2",
+    "phi3",
+    "opt",
+    "gpt_neox",
+    "gpt2",
+    "falcon",
+    "mixtral",
+    "qwen2_moe",
+)
 NSAMPLES, SEQLEN = 8, 32
 
 
@@ -16,8 +28,9 @@ def tiny_config(arch: str, vocab: int):
     """A 2-block random config of ``arch``, width 32 (MoE: 4 experts, 2 per token)."""
     import transformers as T
 
-    common = dict(vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                  max_position_embeddings=128)
+    common = dict(
+        vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4, max_position_embeddings=128
+    )
     gqa = dict(intermediate_size=64, num_key_value_heads=2, **common)
     configs = {
         "llama": lambda: T.LlamaConfig(**gqa),
@@ -30,10 +43,12 @@ def tiny_config(arch: str, vocab: int):
         "gpt_neox": lambda: T.GPTNeoXConfig(intermediate_size=64, **common),
         "gpt2": lambda: T.GPT2Config(vocab_size=vocab, n_embd=32, n_layer=2, n_head=4, n_inner=64, n_positions=128),
         "falcon": lambda: T.FalconConfig(vocab_size=vocab, hidden_size=32, num_hidden_layers=2, num_attention_heads=4),
-        "mixtral": lambda: T.MixtralConfig(num_local_experts=4, num_experts_per_tok=2,
-                                           **{**gqa, "intermediate_size": 32}),
-        "qwen2_moe": lambda: T.Qwen2MoeConfig(moe_intermediate_size=32, shared_expert_intermediate_size=32,
-                                              num_experts=4, num_experts_per_tok=2, **gqa),
+        "mixtral": lambda: T.MixtralConfig(
+            num_local_experts=4, num_experts_per_tok=2, **{**gqa, "intermediate_size": 32}
+        ),
+        "qwen2_moe": lambda: T.Qwen2MoeConfig(
+            moe_intermediate_size=32, shared_expert_intermediate_size=32, num_experts=4, num_experts_per_tok=2, **gqa
+        ),
     }
     return configs[arch]()
 

@@ -22,8 +22,7 @@ def prune(model_dir, method, token_file, before=None, save=None, **options):
     if before is not None:
         before(module)
     data = CalibrationDataModule(calibration=[str(token_file)], nsamples=NSAMPLES, seqlen=SEQLEN, batch_size=4)
-    trainer = PruningTrainer(accelerator="cpu", devices=1, callbacks=[method], enable_progress_bar=False,
-                             logger=False)
+    trainer = PruningTrainer(accelerator="cpu", devices=1, callbacks=[method], enable_progress_bar=False, logger=False)
     module.report = trainer.prune(module, data, save_model=str(save) if save else None)
     return module
 
@@ -32,5 +31,8 @@ def matrices(model) -> dict:
     """Every prunable matrix of the model (``[out, in]`` views) by its full name."""
     plan = PruningPlan.build(model)
     _, blocks = decoder_blocks(model)
-    return {f"{plan.path}.{i}.{name}": p.weight for i, block in enumerate(blocks)
-            for name, p in plan.layers(i, block).items()}
+    return {
+        f"{plan.path}.{i}.{name}": p.weight
+        for i, block in enumerate(blocks)
+        for name, p in plan.layers(i, block).items()
+    }

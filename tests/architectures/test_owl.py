@@ -36,8 +36,11 @@ def _direct_outlier_ratios(folder, token_file, m):
     inputs, handles = {}, []
     for index, block in enumerate(model.model.layers):
         for name, layer in plan.layers(index, block).items():
-            handles.append(layer.module.register_forward_pre_hook(
-                lambda _m, args, key=(index, name): inputs.__setitem__(key, args[0])))
+            handles.append(
+                layer.module.register_forward_pre_hook(
+                    lambda _m, args, key=(index, name): inputs.__setitem__(key, args[0])
+                )
+            )
     with torch.no_grad():
         model(input_ids=ids, attention_mask=mask)
     for handle in handles:
@@ -98,8 +101,9 @@ def test_bad_owl_options():
         Wanda(layer_sparsity=[0.4, 1.2])
 
 
-@pytest.mark.parametrize("options", [{"onload": True, "offload_activations": True}, {"stream": True}],
-                         ids=["onload", "stream"])
+@pytest.mark.parametrize(
+    "options", [{"onload": True, "offload_activations": True}, {"stream": True}], ids=["onload", "stream"]
+)
 def test_owl_onloaded_or_streamed_equals_in_memory(deep_llama, arch_tokens, tmp_path, options):
     reference = prune(deep_llama, Wanda(0.6, owl=True, owl_m=3.0), arch_tokens)
     module = prune(deep_llama, Wanda(0.6, owl=True, owl_m=3.0), arch_tokens, save=tmp_path / "out", **options)

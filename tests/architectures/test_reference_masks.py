@@ -67,6 +67,7 @@ def test_an_expert_without_tokens_falls_back_to_magnitude_and_is_reported(arch_d
 
     def never_route_to_expert_3(module):
         for layer in module.model.model.layers:
+
             def reroute(_m, _args, out):
                 logits, scores, indices = out
                 return logits, scores, torch.where(indices == 3, (indices + 1) % 3, indices)

@@ -68,16 +68,19 @@ def test_every_layer_is_pruned_to_the_requested_ratio(model_dir, token_file, met
             assert int(zeros.sum()) == int(zeros.numel() * ratio), name
 
 
-@pytest.mark.parametrize(("callback", "sparsity_type"), [(Wanda, "2:4"), (Wanda, "4:8"), (SparseGPT, "2:4"),
-                                                          (SparseGPT, "4:8"), (Magnitude, "2:4")])
+@pytest.mark.parametrize(
+    ("callback", "sparsity_type"),
+    [(Wanda, "2:4"), (Wanda, "4:8"), (SparseGPT, "2:4"), (SparseGPT, "4:8"), (Magnitude, "2:4")],
+)
 def test_every_n_m_group_has_exactly_n_zeros(model_dir, token_file, callback, sparsity_type):
     n, m = map(int, sparsity_type.split(":"))
     for name, zeros in zeros_of(prune(model_dir, callback(sparsity_type=sparsity_type), token_file)).items():
         assert (zeros.reshape(zeros.shape[0], -1, m).sum(dim=-1) == n).all(), name
 
 
-@pytest.mark.parametrize(("sparsity_type", "use_variant"), [("unstructured", False), ("2:4", False),
-                                                            ("unstructured", True)])
+@pytest.mark.parametrize(
+    ("sparsity_type", "use_variant"), [("unstructured", False), ("2:4", False), ("unstructured", True)]
+)
 def test_wanda_masks_equal_the_reference(model_dir, token_file, sparsity_type, use_variant):
     ours = zeros_of(prune(model_dir, Wanda(0.5, sparsity_type, use_variant=use_variant), token_file))
     expected = load_model(str(model_dir))

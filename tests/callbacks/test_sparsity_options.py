@@ -24,8 +24,16 @@ def test_cli_refuses_half_with_one_in_four(capsys, tmp_path, monkeypatch, tiny_l
     monkeypatch.chdir(tmp_path)
     ids = torch.randint(3, len(tokenizer), (6, 32), generator=torch.Generator().manual_seed(0))
     torch.save({"input_ids": ids, "attention_mask": torch.ones_like(ids)}, tmp_path / "tokens.pt")
-    args = prune_args(tiny_llama_dir, tmp_path / "tokens.pt", "--sparsity_type", "1:4", "--sparsity_ratio", "0.5",
-                      "--save_model", "out")
+    args = prune_args(
+        tiny_llama_dir,
+        tmp_path / "tokens.pt",
+        "--sparsity_type",
+        "1:4",
+        "--sparsity_ratio",
+        "0.5",
+        "--save_model",
+        "out",
+    )
     code, _, err = run_cli(capsys, *args)
     assert code == 2
     assert "--sparsity_ratio 0.5 contradicts --sparsity_type 1:4 (which prunes 0.25)" in err

@@ -84,8 +84,9 @@ def test_no_hook_is_left_after_an_exception(tiny_llama_dir, token_file, cls):
     method = cls()
     module = PruningModule(model=str(tiny_llama_dir))
     data = CalibrationDataModule(calibration=[str(token_file)], nsamples=NSAMPLES, seqlen=SEQLEN, batch_size=4)
-    trainer = PruningTrainer(accelerator="cpu", devices=1, callbacks=[method, _FailOnSecondBlock()],
-                             enable_progress_bar=False)
+    trainer = PruningTrainer(
+        accelerator="cpu", devices=1, callbacks=[method, _FailOnSecondBlock()], enable_progress_bar=False
+    )
     with pytest.raises(RuntimeError, match="boom in block 1"):
         trainer.prune(module, data)
     assert _hook_count(module.model) == 0

@@ -37,10 +37,18 @@ def _write_jsonl(path: Path, rows: list[dict]) -> None:
 def eval_data_dir(tmp_path_factory) -> Path:
     """Local copies of wikitext (test) and boolq (train, test) with the hub's field names."""
     root = tmp_path_factory.mktemp("eval-data")
-    _write_jsonl(root / "wikitext" / "test.jsonl",
-                 [{"text": f" The river {i} flows into the sea , past the old mill .\n"} for i in range(200)])
-    rows = [{"question": f"is the river {i} long", "passage": f"River {i} is {'long' if i % 2 else 'short'}.",
-             "answer": bool(i % 2)} for i in range(12)]
+    _write_jsonl(
+        root / "wikitext" / "test.jsonl",
+        [{"text": f" The river {i} flows into the sea , past the old mill .\n"} for i in range(200)],
+    )
+    rows = [
+        {
+            "question": f"is the river {i} long",
+            "passage": f"River {i} is {'long' if i % 2 else 'short'}.",
+            "answer": bool(i % 2),
+        }
+        for i in range(12)
+    ]
     _write_jsonl(root / "boolq" / "train.jsonl", rows)
     _write_jsonl(root / "boolq" / "test.jsonl", rows[:6])
     return root
@@ -52,8 +60,9 @@ def bert_dir(tmp_path_factory, tokenizer) -> Path:
     from transformers import BertConfig, BertModel
 
     folder = tmp_path_factory.mktemp("tiny-bert")
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4,
-                        intermediate_size=64)
+    config = BertConfig(
+        vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=4, intermediate_size=64
+    )
     BertModel(config).save_pretrained(folder)
     tokenizer.save_pretrained(folder)
     return folder

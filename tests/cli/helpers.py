@@ -18,5 +18,19 @@ def run_cli(capsys, *args: str) -> tuple[int, str, str]:
 
 def prune_args(model_dir, token_file, *extra) -> list[str]:
     """A quick ``prune`` on six token-file sequences of 32 tokens, without progress bars."""
-    return ["prune", "--model", str(model_dir), "--calibration", f"[{token_file}]", "--nsamples", "6",
-            "--seqlen", "32", "--data.batch_size", "2", "--trainer.enable_progress_bar", "false", *extra]
+    return [
+        "prune",
+        "--model",
+        str(model_dir),
+        "--calibration",
+        f"[{token_file}]",
+        "--nsamples",
+        "6",
+        "--seqlen",
+        "32",
+        "--data.batch_size",
+        "2",
+        "--trainer.enable_progress_bar",
+        "false",
+        *extra,
+    ]

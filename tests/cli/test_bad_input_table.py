@@ -57,8 +57,24 @@ def _tree(*roots: Path) -> set[Path]:
 
 
 def _prune(*extra: str) -> list[str]:
-    return ["prune", "--model", "{model}", "--calibration", "[{tokens}]", "--nsamples", "6", "--seqlen", "32",
-            "--data.batch_size", "2", "--trainer.enable_progress_bar", "false", "--save_model", "out", *extra]
+    return [
+        "prune",
+        "--model",
+        "{model}",
+        "--calibration",
+        "[{tokens}]",
+        "--nsamples",
+        "6",
+        "--seqlen",
+        "32",
+        "--data.batch_size",
+        "2",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--save_model",
+        "out",
+        *extra,
+    ]
 
 
 def _evaluate(*extra: str) -> list[str]:
@@ -66,34 +82,63 @@ def _evaluate(*extra: str) -> list[str]:
 
 
 def _study(*extra: str) -> list[str]:
-    return ["study", "--model", "{model}", "--grid.calibration", "[{{sources: [random]}}]", "--grid.nsamples", "[2]",
-            "--grid.seqlen", "[32]", "--evaluation.tasks", "[wikitext]", "--evaluation.seqlen", "32",
-            "--output_dir", "study", *extra]
+    return [
+        "study",
+        "--model",
+        "{model}",
+        "--grid.calibration",
+        "[{{sources: [random]}}]",
+        "--grid.nsamples",
+        "[2]",
+        "--grid.seqlen",
+        "[32]",
+        "--evaluation.tasks",
+        "[wikitext]",
+        "--evaluation.seqlen",
+        "32",
+        "--output_dir",
+        "study",
+        *extra,
+    ]
 
 
 # name: (arguments, text of the error line). All of these fail before any model is loaded.
 CASES: dict[str, tuple[list[str], str]] = {
     # issue 14
-    "accelerator gpu without a GPU": (_prune("--trainer.accelerator", "gpu"),
-                                      "--trainer.accelerator gpu: no CUDA GPU is visible on this machine"),
-    "ddp on gpus without a GPU": (_prune("--trainer.accelerator", "gpu", "--trainer.devices", "4",
-                                         "--trainer.strategy", "ddp"), "--trainer.accelerator gpu: no CUDA GPU"),
+    "accelerator gpu without a GPU": (
+        _prune("--trainer.accelerator", "gpu"),
+        "--trainer.accelerator gpu: no CUDA GPU is visible on this machine",
+    ),
+    "ddp on gpus without a GPU": (
+        _prune("--trainer.accelerator", "gpu", "--trainer.devices", "4", "--trainer.strategy", "ddp"),
+        "--trainer.accelerator gpu: no CUDA GPU",
+    ),
     "evaluate on a gpu without one": (_evaluate("--trainer.accelerator", "cuda"), "--trainer.accelerator cuda"),
-    "devices beyond the CPU cores": (_prune("--trainer.accelerator", "cpu", "--trainer.devices", "999"),
-                                     "--trainer.devices 999: this machine has"),
-    "token ids beyond the vocabulary": (_prune("--calibration", "[{files}/oov.pt]"),
-                                        "beyond the model's vocabulary of"),
+    "devices beyond the CPU cores": (
+        _prune("--trainer.accelerator", "cpu", "--trainer.devices", "999"),
+        "--trainer.devices 999: this machine has",
+    ),
+    "token ids beyond the vocabulary": (
+        _prune("--calibration", "[{files}/oov.pt]"),
+        "beyond the model's vocabulary of",
+    ),
     "negative token ids": (_prune("--calibration", "[{files}/negative.pt]"), "holds negative ids (-1)"),
     "float token ids": (_prune("--calibration", "[{files}/float.pt]"), "holds torch.float32 values, not integer"),
     "NaN token ids": (_prune("--calibration", "[{files}/nan.pt]"), "holds torch.float32 values, not integer"),
     "not a torch file": (_prune("--calibration", "[{files}/text.pt]"), "is not a readable torch file"),
-    "save_model is a file": (_prune("--save_model", "{files}/a_file", "--overwrite", "true"),
-                             "--save_model: '{files}/a_file' is a file"),
-    "overwrite a foreign folder": (_prune("--save_model", "{files}/thesis", "--overwrite", "true"),
-                                   "is not a model saved by calibprune (thesis.tex)"),
+    "save_model is a file": (
+        _prune("--save_model", "{files}/a_file", "--overwrite", "true"),
+        "--save_model: '{files}/a_file' is a file",
+    ),
+    "overwrite a foreign folder": (
+        _prune("--save_model", "{files}/thesis", "--overwrite", "true"),
+        "is not a model saved by calibprune (thesis.tex)",
+    ),
     "save_model not writable": (_prune("--save_model", "/proc/calibprune/out"), "is not writable"),
-    "sparsity_type 4:2": (_prune("--prune_method", "sparsegpt", "--sparsity_type", "4:2"),
-                          "--sparsity_type N:M needs 0 < N < M, got '4:2'"),
+    "sparsity_type 4:2": (
+        _prune("--prune_method", "sparsegpt", "--sparsity_type", "4:2"),
+        "--sparsity_type N:M needs 0 < N < M, got '4:2'",
+    ),
     "missing config": (["prune", "--config", "missing.yaml"], "--config: config file 'missing.yaml' does not exist"),
     "malformed config": (["prune", "--config", "{files}/broken.yaml"], "broken.yaml: line 3, column 8"),
     "weights": (_prune("--data.weights", "[1, 2]"), "--data.weights needs one non-negative weight"),
@@ -101,33 +146,48 @@ CASES: dict[str, tuple[list[str], str]] = {
     "dtype": (_prune("--model.dtype", "float8"), "--model.dtype must be one of float32, bfloat16, float16"),
     "num_incontext on a token file": (_prune("--data.num_incontext", "2"), "--num_incontext"),
     "percdamp": (_prune("--prune_method", "sparsegpt", "--method.percdamp", "-1"), "--method.percdamp must be >= 0"),
-    "percdamp before the method": (_prune("--method.percdamp", "-1", "--prune_method", "sparsegpt"),
-                                   "--method.percdamp must be >= 0"),
-    "text_field": (_prune("--calibration", "[{files}/text.jsonl]", "--data.text_field", "body"),
-                   "--data.text_field 'body' is not a column"),
+    "percdamp before the method": (
+        _prune("--method.percdamp", "-1", "--prune_method", "sparsegpt"),
+        "--method.percdamp must be >= 0",
+    ),
+    "text_field": (
+        _prune("--calibration", "[{files}/text.jsonl]", "--data.text_field", "body"),
+        "--data.text_field 'body' is not a column",
+    ),
     "eval_limit": (_prune("--tasks", "[wikitext]", "--eval_limit", "0"), "--eval_limit must be an integer >= 1"),
-    "eval_seqlen beyond the context": (_prune("--tasks", "[wikitext]", "--eval_seqlen", "4096"),
-                                       "--eval_seqlen 4096 exceeds the model's context"),
+    "eval_seqlen beyond the context": (
+        _prune("--tasks", "[wikitext]", "--eval_seqlen", "4096"),
+        "--eval_seqlen 4096 exceeds the model's context",
+    ),
     "empty calibration": (_prune("--calibration", "[]"), "--calibration: empty list"),
-    "empty nested calibration": (_prune("--data.calibration", "[]")[:3] + _prune("--data.calibration", "[]")[5:],
-                                 "--data.calibration: empty list"),
+    "empty nested calibration": (
+        _prune("--data.calibration", "[]")[:3] + _prune("--data.calibration", "[]")[5:],
+        "--data.calibration: empty list",
+    ),
     "empty tasks": (_prune("--tasks", "[]"), "--tasks: empty list"),
     "evaluate empty tasks": (_evaluate("--tasks", "[]"), "--tasks: empty list"),
-    "rationale on a task without": (_evaluate("--tasks", "[boolq]", "--data.rationale", "true"),
-                                    "--data.rationale true: boolq cannot use rationales"),
-    "study with --data.calibration": (_study("--data.calibration", "[c4]"),
-                                      "--data.calibration: not used by `calibprune study`"),
+    "rationale on a task without": (
+        _evaluate("--tasks", "[boolq]", "--data.rationale", "true"),
+        "--data.rationale true: boolq cannot use rationales",
+    ),
+    "study with --data.calibration": (
+        _study("--data.calibration", "[c4]"),
+        "--data.calibration: not used by `calibprune study`",
+    ),
     "study seeds [0, 0]": (_study("--grid.seeds", "[0, 0]"), "--grid.seeds lists 0 twice"),
-    "study source twice": (_study("--grid.calibration", "[{{sources: [random]}}, {{sources: [random]}}]"),
-                           "--grid.calibration: ['random'] (icl) is listed twice"),
+    "study source twice": (
+        _study("--grid.calibration", "[{{sources: [random]}}, {{sources: [random]}}]"),
+        "--grid.calibration: ['random'] (icl) is listed twice",
+    ),
     "study unknown task": (_study("--evaluation.tasks", "[nosuch]"), "--evaluation.tasks: unknown task 'nosuch'"),
-    "study bad format": (_study("--grid.calibration", "[{{sources: [gsm8k], format: few}}]"),
-                         "--format must be one of zero-shot, icl, icl-cot"),
+    "study bad format": (
+        _study("--grid.calibration", "[{{sources: [gsm8k], format: few}}]"),
+        "--format must be one of zero-shot, icl, icl-cot",
+    ),
     "output not json": (_evaluate("--output", "results.txt"), "--output: 'results.txt' is not a .json file"),
     "output is a folder": (_evaluate("--output", "{files}/thesis"), "is not a .json file"),
     "prune output without tasks": (_prune("--output", "r.json"), "--output: prune writes the results of --tasks"),
-    "resume without save_model": (_prune()[:-2] + ["--resume", "true"],
-                                  "--resume needs --save_model"),
+    "resume without save_model": (_prune()[:-2] + ["--resume", "true"], "--resume needs --save_model"),
     # earlier cases (tests/cli/test_errors.py) that need no model
     "unknown method": (_prune("--prune_method", "obs"), "--prune_method: unknown method 'obs'"),
     "unknown method class": (_prune("--method", "Obs"), "--method: invalid value; accepted: Magnitude, SparseGPT"),
@@ -140,8 +200,10 @@ CASES: dict[str, tuple[list[str], str]] = {
     "seqlen beyond the context": (_prune("--seqlen", "4096"), "--seqlen 4096 exceeds the model's context of 512"),
     "token file missing": (_prune("--calibration", "[missing.pt]"), "token file 'missing.pt' does not exist"),
     "text file missing": (_prune("--calibration", "[missing.jsonl]"), "text file 'missing.jsonl' does not"),
-    "CoT without rationales": (_prune("--calibration", "[boolq]", "--format", "icl-cot"),
-                               "--format icl-cot: task 'boolq' has no rationales"),
+    "CoT without rationales": (
+        _prune("--calibration", "[boolq]", "--format", "icl-cot"),
+        "--format icl-cot: task 'boolq' has no rationales",
+    ),
     "N:M with a ratio": (_prune("--sparsity_type", "2:4", "--sparsity_ratio", "0.7"), "--sparsity_ratio 0.7"),
     "existing save path": (_prune("--save_model", "{files}/thesis"), "already exists; pass --overwrite true"),
     "model path missing": (_prune("--model", "./no-such-model"), "--model: './no-such-model' does not exist"),
@@ -156,8 +218,9 @@ def _fill(args: list[str], model: Path, tokens: Path, files: Path) -> list[str]:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_bad_input_fails_before_the_model_loads(capsys, in_tmp_dir, no_model_load, tiny_llama_dir, token_file,
-                                                files, case):
+def test_bad_input_fails_before_the_model_loads(
+    capsys, in_tmp_dir, no_model_load, tiny_llama_dir, token_file, files, case
+):
     args, expected = CASES[case]
     args = _fill(args, tiny_llama_dir, token_file, files)
     expected = expected.format(files=files)
@@ -171,8 +234,13 @@ def test_bad_input_fails_before_the_model_loads(capsys, in_tmp_dir, no_model_loa
     assert _tree(in_tmp_dir, files, token_file.parent) == before, "bad input left files behind"
 
 
-SUBPROCESS_CASES = ["accelerator gpu without a GPU", "sparsity_type 4:2", "malformed config", "NaN token ids",
-                    "study seeds [0, 0]"]
+SUBPROCESS_CASES = [
+    "accelerator gpu without a GPU",
+    "sparsity_type 4:2",
+    "malformed config",
+    "NaN token ids",
+    "study seeds [0, 0]",
+]
 
 
 @pytest.mark.parametrize("case", SUBPROCESS_CASES)
@@ -180,8 +248,9 @@ def test_bad_input_exit_status_of_the_real_command(tmp_path, tiny_llama_dir, tok
     args, expected = CASES[case]
     args = _fill(args, tiny_llama_dir, token_file, files)
     before = _tree(tmp_path, files)
-    done = subprocess.run([sys.executable, "-m", "calibprune.cli", *args], capture_output=True, text=True,
-                          timeout=300, cwd=tmp_path)
+    done = subprocess.run(
+        [sys.executable, "-m", "calibprune.cli", *args], capture_output=True, text=True, timeout=300, cwd=tmp_path
+    )
     lines = [line for line in (done.stdout + done.stderr).splitlines() if line.strip()]
     assert done.returncode == 2, done.stderr
     assert lines == [lines[0]] and expected.format(files=files) in lines[0], done.stdout + done.stderr

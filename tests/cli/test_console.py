@@ -8,8 +8,18 @@ from tests.cli.helpers import prune_args, run_cli
 
 def test_sparsegpt_damping_retry_is_shown(capsys, tiny_llama_dir, token_file):
     """Ellipses give a near-singular Hessian; with almost no damping, Cholesky fails and is retried, visibly."""
-    args = prune_args(tiny_llama_dir, token_file, "--prune_method", "sparsegpt", "--method.percdamp", "1e-9",
-                      "--calibration", "[ellipses]", "--trainer.logger", "false")
+    args = prune_args(
+        tiny_llama_dir,
+        token_file,
+        "--prune_method",
+        "sparsegpt",
+        "--method.percdamp",
+        "1e-9",
+        "--calibration",
+        "[ellipses]",
+        "--trainer.logger",
+        "false",
+    )
     code, _, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "calibprune: warning: SparseGPT: Cholesky failed with damping 1e-09; retrying with 1e-08" in err
@@ -18,7 +28,7 @@ def test_sparsegpt_damping_retry_is_shown(capsys, tiny_llama_dir, token_file):
 def test_one_screen_summary(capsys, in_tmp_dir, tiny_llama_dir, token_file):
     code, out, _ = run_cli(capsys, *prune_args(tiny_llama_dir, token_file, "--save_model", "out"))
     assert code == 0
-    summary = out[out.index("=== calibprune prune: done") - 10:].strip().splitlines()
+    summary = out[out.index("=== calibprune prune: done") - 10 :].strip().splitlines()
     assert len(summary) <= 24 and all(len(line) <= 160 for line in summary)
     labels = [line.split()[0] for line in summary[1:-1]]
     assert labels == ["model", "method", "calibration", "sparsity", "saved", "tensorboard"]

@@ -31,8 +31,10 @@ def assert_user_error(capsys, in_tmp_dir, args, message):
 
 
 CASES = {
-    "unknown method": (["--prune_method", "obs"],
-                       "--prune_method: unknown method 'obs'; accepted: magnitude, sparsegpt, wanda"),
+    "unknown method": (
+        ["--prune_method", "obs"],
+        "--prune_method: unknown method 'obs'; accepted: magnitude, sparsegpt, wanda",
+    ),
     "unknown method class": (["--method", "Obs"], "--method: invalid value; accepted: Magnitude, SparseGPT, Wanda"),
     "unknown source": (["--calibration", "[c5]"], "--calibration: unknown source 'c5'; accepted: "),
     "unknown format": (["--format", "few-shot"], "--format must be one of zero-shot, icl, icl-cot"),
@@ -48,8 +50,10 @@ CASES = {
     "token file missing": (["--calibration", "[missing.pt]"], "--calibration: token file 'missing.pt' does not exist"),
     "text file missing": (["--calibration", "[missing.jsonl]"], "--calibration: text file 'missing.jsonl' does not"),
     "hub unreachable": (["--calibration", "[c4]"], "pass --data_dir DIR with DIR/c4/train.jsonl"),
-    "CoT without rationales": (["--calibration", "[boolq]", "--format", "icl-cot"],
-                               "--format icl-cot: task 'boolq' has no rationales"),
+    "CoT without rationales": (
+        ["--calibration", "[boolq]", "--format", "icl-cot"],
+        "--format icl-cot: task 'boolq' has no rationales",
+    ),
     "eval data unreachable": (["--tasks", "[boolq]"], "pass --data_dir DIR with DIR/boolq/"),
     "N:M with a ratio": (["--sparsity_type", "2:4", "--sparsity_ratio", "0.7"], "--sparsity_ratio 0.7 contradicts"),
 }
@@ -58,25 +62,28 @@ CASES = {
 @pytest.mark.parametrize("case", CASES)
 def test_bad_prune_option(capsys, in_tmp_dir, tiny_llama_dir, token_file, case):
     extra, message = CASES[case]
-    assert_user_error(capsys, in_tmp_dir, prune_args(tiny_llama_dir, token_file, *extra, "--save_model", "out"),
-                      message)
+    assert_user_error(
+        capsys, in_tmp_dir, prune_args(tiny_llama_dir, token_file, *extra, "--save_model", "out"), message
+    )
 
 
 FILE_CASES = {
     "malformed jsonl": (["--calibration", "[{root}/bad.jsonl]"], "--calibration: cannot parse a local data file"),
     "malformed csv": (["--calibration", "[{root}/bad.csv]"], "--calibration: cannot parse a local data file"),
     "empty file": (["--calibration", "[{root}/empty.jsonl]"], "--calibration: local data file"),
-    "nothing left after filtering": (["--calibration", "[gsm8k]", "--format", "icl-cot", "--data.num_cot_steps", "9",
-                                      "--data_dir", "{root}"],
-                                     "--data.num_cot_steps 9: no gsm8k rationale has 9 steps"),
+    "nothing left after filtering": (
+        ["--calibration", "[gsm8k]", "--format", "icl-cot", "--data.num_cot_steps", "9", "--data_dir", "{root}"],
+        "--data.num_cot_steps 9: no gsm8k rationale has 9 steps",
+    ),
 }
 
 
 @pytest.mark.parametrize(("extra", "message"), FILE_CASES.values(), ids=FILE_CASES)
 def test_bad_data_file(capsys, in_tmp_dir, tiny_llama_dir, token_file, bad_files, extra, message):
     extra = [arg.format(root=bad_files) for arg in extra]
-    assert_user_error(capsys, in_tmp_dir, prune_args(tiny_llama_dir, token_file, *extra, "--save_model", "out"),
-                      message)
+    assert_user_error(
+        capsys, in_tmp_dir, prune_args(tiny_llama_dir, token_file, *extra, "--save_model", "out"), message
+    )
 
 
 def test_missing_model_path(capsys, in_tmp_dir, token_file):
@@ -85,25 +92,41 @@ def test_missing_model_path(capsys, in_tmp_dir, token_file):
 
 
 def test_hub_model_unreachable(capsys, in_tmp_dir, token_file):
-    assert_user_error(capsys, in_tmp_dir, prune_args("nobody/no-such-model", token_file),
-                      "--model: cannot load a causal LM from 'nobody/no-such-model'")
+    assert_user_error(
+        capsys,
+        in_tmp_dir,
+        prune_args("nobody/no-such-model", token_file),
+        "--model: cannot load a causal LM from 'nobody/no-such-model'",
+    )
 
 
 def test_non_decoder_model(capsys, in_tmp_dir, bert_dir, token_file):
-    assert_user_error(capsys, in_tmp_dir, prune_args(bert_dir, token_file, "--save_model", "out"),
-                      "is not causal (earlier positions see later tokens); calibprune prunes decoder-only")
+    assert_user_error(
+        capsys,
+        in_tmp_dir,
+        prune_args(bert_dir, token_file, "--save_model", "out"),
+        "is not causal (earlier positions see later tokens); calibprune prunes decoder-only",
+    )
 
 
 def test_nan_activations_leave_no_run_behind(capsys, in_tmp_dir, nan_llama_dir, token_file):
     """The failure comes mid-run, after the TensorBoard run directory was opened: it is removed again."""
-    assert_user_error(capsys, in_tmp_dir, prune_args(nan_llama_dir, token_file, "--save_model", "out"),
-                      "non-finite activations (NaN/Inf)")
+    assert_user_error(
+        capsys,
+        in_tmp_dir,
+        prune_args(nan_llama_dir, token_file, "--save_model", "out"),
+        "non-finite activations (NaN/Inf)",
+    )
 
 
 def test_existing_save_path(capsys, in_tmp_dir, tiny_llama_dir, token_file):
     (in_tmp_dir / "out").mkdir()
-    assert_user_error(capsys, in_tmp_dir, prune_args(tiny_llama_dir, token_file, "--save_model", "out"),
-                      "--save_model: 'out' already exists; pass --overwrite true to replace it")
+    assert_user_error(
+        capsys,
+        in_tmp_dir,
+        prune_args(tiny_llama_dir, token_file, "--save_model", "out"),
+        "--save_model: 'out' already exists; pass --overwrite true to replace it",
+    )
 
 
 @pytest.mark.parametrize(

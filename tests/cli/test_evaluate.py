@@ -23,10 +23,20 @@ def _cell(out: str, task: str, metric: str) -> list[float]:
     return [float(cell.split("±")[0]) for cell in row.strip("|").split("|")[3:]]
 
 
-def test_prune_evaluates_dense_and_pruned_then_evaluate_agrees(capsys, in_tmp_dir, cache, tiny_llama_dir,
-                                                              token_file, eval_data_dir):
-    args = prune_args(tiny_llama_dir, token_file, "--tasks", "[wikitext, boolq]", "--data_dir", str(eval_data_dir),
-                      "--save_model", "out", *EVAL)
+def test_prune_evaluates_dense_and_pruned_then_evaluate_agrees(
+    capsys, in_tmp_dir, cache, tiny_llama_dir, token_file, eval_data_dir
+):
+    args = prune_args(
+        tiny_llama_dir,
+        token_file,
+        "--tasks",
+        "[wikitext, boolq]",
+        "--data_dir",
+        str(eval_data_dir),
+        "--save_model",
+        "out",
+        *EVAL,
+    )
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     assert "| task | metric | n | dense | pruned |" in out
@@ -40,8 +50,22 @@ def test_prune_evaluates_dense_and_pruned_then_evaluate_agrees(capsys, in_tmp_di
     assert events.Scalars("dense/wikitext/ppl")[0].value == pytest.approx(dense_ppl, rel=1e-4)
     assert "pruned/boolq/acc" in events.Tags()["scalars"]
 
-    code, out, err = run_cli(capsys, "evaluate", "--model", "out", "--tasks", "[wikitext]", "--data_dir",
-                             str(eval_data_dir), "--limit", "4", "--seqlen", "32", "--data.batch_size", "4")
+    code, out, err = run_cli(
+        capsys,
+        "evaluate",
+        "--model",
+        "out",
+        "--tasks",
+        "[wikitext]",
+        "--data_dir",
+        str(eval_data_dir),
+        "--limit",
+        "4",
+        "--seqlen",
+        "32",
+        "--data.batch_size",
+        "4",
+    )
     assert code == 0, err
     assert _cell(out, "wikitext", "ppl") == pytest.approx([pruned_ppl], rel=1e-4)
     assert re.search(r"^sparsity +50\.00% of", out, re.M)
@@ -52,8 +76,17 @@ def test_prune_evaluates_dense_and_pruned_then_evaluate_agrees(capsys, in_tmp_di
 
 
 def test_dense_results_are_cached(capsys, cache, tiny_llama_dir, token_file, eval_data_dir):
-    args = prune_args(tiny_llama_dir, token_file, "--tasks", "[wikitext]", "--data_dir", str(eval_data_dir),
-                      "--trainer.logger", "false", *EVAL)
+    args = prune_args(
+        tiny_llama_dir,
+        token_file,
+        "--tasks",
+        "[wikitext]",
+        "--data_dir",
+        str(eval_data_dir),
+        "--trainer.logger",
+        "false",
+        *EVAL,
+    )
     first = run_cli(capsys, *args)
     second = run_cli(capsys, *args)
     assert "results read from the cache" not in first[2]
@@ -62,15 +95,38 @@ def test_dense_results_are_cached(capsys, cache, tiny_llama_dir, token_file, eva
 
 
 def test_skip_dense_eval(capsys, cache, tiny_llama_dir, token_file, eval_data_dir):
-    args = prune_args(tiny_llama_dir, token_file, "--tasks", "[wikitext]", "--data_dir", str(eval_data_dir),
-                      "--skip_dense_eval", "true", "--trainer.logger", "false", *EVAL)
+    args = prune_args(
+        tiny_llama_dir,
+        token_file,
+        "--tasks",
+        "[wikitext]",
+        "--data_dir",
+        str(eval_data_dir),
+        "--skip_dense_eval",
+        "true",
+        "--trainer.logger",
+        "false",
+        *EVAL,
+    )
     code, out, _ = run_cli(capsys, *args)
     assert code == 0 and "| task | metric | n | pruned |" in out
 
 
 def test_evaluate_dense_model(capsys, in_tmp_dir, tiny_llama_dir, eval_data_dir):
-    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_llama_dir), "--tasks", "[boolq]",
-                             "--data_dir", str(eval_data_dir), "--limit", "4", "--trainer.logger", "false")
+    code, out, err = run_cli(
+        capsys,
+        "evaluate",
+        "--model",
+        str(tiny_llama_dir),
+        "--tasks",
+        "[boolq]",
+        "--data_dir",
+        str(eval_data_dir),
+        "--limit",
+        "4",
+        "--trainer.logger",
+        "false",
+    )
     assert code == 0, err
     assert "calibprune evaluate: done" in out and re.search(r"^sparsity +0\.00% of", out, re.M)
     assert len(_cell(out, "boolq", "acc")) == 1

@@ -26,18 +26,71 @@ def captured(monkeypatch):
 
 def _settings(calls):
     method, data = calls["method"], calls["data"]
-    return (type(method), method.pattern, calls["model"].model_name, data.calibration, data.nsamples, data.seqlen,
-            data.seed, data.options.format, data.data_dir, calls["save_model"])
+    return (
+        type(method),
+        method.pattern,
+        calls["model"].model_name,
+        data.calibration,
+        data.nsamples,
+        data.seqlen,
+        data.seed,
+        data.options.format,
+        data.data_dir,
+        calls["save_model"],
+    )
 
 
 def test_short_flags_equal_nested_options(capsys, captured, tmp_path):
-    short = ["prune", "--model", "some/model", "--prune_method", "sparsegpt", "--sparsity_ratio", "0.6",
-             "--sparsity_type", "unstructured", "--calibration", "[c4, gsm8k]", "--format", "icl-cot",
-             "--nsamples", "16", "--seqlen", "64", "--seed", "3", "--data_dir", str(tmp_path), "--save_model", "out"]
-    nested = ["prune", "--model.model", "some/model", "--method", "SparseGPT", "--method.sparsity_ratio", "0.6",
-              "--method.sparsity_type", "unstructured", "--data.calibration", "[c4, gsm8k]", "--data.format",
-              "icl-cot", "--data.nsamples", "16", "--data.seqlen", "64", "--data.seed", "3",
-              "--data.data_dir", str(tmp_path), "--save_model", "out"]
+    short = [
+        "prune",
+        "--model",
+        "some/model",
+        "--prune_method",
+        "sparsegpt",
+        "--sparsity_ratio",
+        "0.6",
+        "--sparsity_type",
+        "unstructured",
+        "--calibration",
+        "[c4, gsm8k]",
+        "--format",
+        "icl-cot",
+        "--nsamples",
+        "16",
+        "--seqlen",
+        "64",
+        "--seed",
+        "3",
+        "--data_dir",
+        str(tmp_path),
+        "--save_model",
+        "out",
+    ]
+    nested = [
+        "prune",
+        "--model.model",
+        "some/model",
+        "--method",
+        "SparseGPT",
+        "--method.sparsity_ratio",
+        "0.6",
+        "--method.sparsity_type",
+        "unstructured",
+        "--data.calibration",
+        "[c4, gsm8k]",
+        "--data.format",
+        "icl-cot",
+        "--data.nsamples",
+        "16",
+        "--data.seqlen",
+        "64",
+        "--data.seed",
+        "3",
+        "--data.data_dir",
+        str(tmp_path),
+        "--save_model",
+        "out",
+    ]
     assert run_cli(capsys, *short)[0] == 0
     from_short = _settings(captured)
     assert run_cli(capsys, *nested)[0] == 0
@@ -88,7 +141,12 @@ def test_yaml_config_with_short_keys(capsys, captured, tmp_path):
 
 def test_expand_shorthands():
     assert expand_shorthands(["prune", "--model", "org/name", "--method", "sparsegpt"]) == [
-        "prune", "--model.model", "org/name", "--method", "SparseGPT"]
+        "prune",
+        "--model.model",
+        "org/name",
+        "--method",
+        "SparseGPT",
+    ]
     assert expand_shorthands(["--model=embedded"]) == ["--model.model", "embedded"]
     assert expand_shorthands(["--model", "cfg.yaml"]) == ["--model", "cfg.yaml"]
     assert expand_shorthands(["--model", "{model: embedded}"]) == ["--model", "{model: embedded}"]
@@ -101,9 +159,24 @@ def test_expand_shorthands():
 def test_prune_help_documents_every_option(capsys):
     code, out, _ = run_cli(capsys, "prune", "-h")
     assert code == 0
-    for text in ("--prune_method", "--sparsity_ratio", "--sparsity_type", "--calibration", "--format", "--nsamples",
-                 "--seqlen", "--seed", "--tasks", "--save_model", "--overwrite", "--log_dir", "--data.num_incontext",
-                 "short for --method.sparsity_ratio", "number of calibration sequences", "dense and the pruned model"):
+    for text in (
+        "--prune_method",
+        "--sparsity_ratio",
+        "--sparsity_type",
+        "--calibration",
+        "--format",
+        "--nsamples",
+        "--seqlen",
+        "--seed",
+        "--tasks",
+        "--save_model",
+        "--overwrite",
+        "--log_dir",
+        "--data.num_incontext",
+        "short for --method.sparsity_ratio",
+        "number of calibration sequences",
+        "dense and the pruned model",
+    ):
         assert text in out, text
 
 

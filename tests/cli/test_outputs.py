@@ -38,10 +38,12 @@ def _check_document(document: dict, command: str, columns: list[str], tasks: dic
     assert set(document["configs"]) == set(tasks)
 
 
-def test_prune_writes_results_into_the_run_directory(capsys, in_tmp_dir, cache, tiny_llama_dir, token_file,
-                                                     eval_data_dir):
-    args = prune_args(tiny_llama_dir, token_file, "--tasks", "[wikitext, boolq]", "--data_dir", str(eval_data_dir),
-                      *EVAL)
+def test_prune_writes_results_into_the_run_directory(
+    capsys, in_tmp_dir, cache, tiny_llama_dir, token_file, eval_data_dir
+):
+    args = prune_args(
+        tiny_llama_dir, token_file, "--tasks", "[wikitext, boolq]", "--data_dir", str(eval_data_dir), *EVAL
+    )
     code, out, err = run_cli(capsys, *args)
     assert code == 0, err
     (run_dir,) = (in_tmp_dir / "runs" / "prune").iterdir()
@@ -57,15 +59,31 @@ def test_prune_writes_results_into_the_run_directory(capsys, in_tmp_dir, cache, 
 
 
 def test_evaluate_output_file(capsys, in_tmp_dir, tiny_llama_dir, eval_data_dir):
-    code, out, err = run_cli(capsys, "evaluate", "--model", str(tiny_llama_dir), "--tasks", "[boolq, wikitext]",
-                             "--data_dir", str(eval_data_dir), "--limit", "4", "--seqlen", "32",
-                             "--trainer.logger", "false", "--output", "res/eval.json")
+    code, out, err = run_cli(
+        capsys,
+        "evaluate",
+        "--model",
+        str(tiny_llama_dir),
+        "--tasks",
+        "[boolq, wikitext]",
+        "--data_dir",
+        str(eval_data_dir),
+        "--limit",
+        "4",
+        "--seqlen",
+        "32",
+        "--trainer.logger",
+        "false",
+        "--output",
+        "res/eval.json",
+    )
     assert code == 0, err
     document = json.loads((in_tmp_dir / "res" / "eval.json").read_text())
     _check_document(document, "evaluate", [str(tiny_llama_dir)], {"boolq": ["acc"], "wikitext": ["ppl"]})
     assert document["calibration"] is None
-    assert document["results"][str(tiny_llama_dir)]["boolq"]["acc"] == pytest.approx(_cell(out, "boolq", "acc")[0],
-                                                                                     abs=1e-4)
+    assert document["results"][str(tiny_llama_dir)]["boolq"]["acc"] == pytest.approx(
+        _cell(out, "boolq", "acc")[0], abs=1e-4
+    )
 
 
 def _record_devices(monkeypatch) -> dict[str, list]:
@@ -86,12 +104,26 @@ def _record_devices(monkeypatch) -> dict[str, list]:
     return seen
 
 
-def test_evaluation_inside_prune_follows_the_trainer_accelerator(capsys, cache, tiny_llama_dir, token_file,
-                                                                 eval_data_dir, monkeypatch):
+def test_evaluation_inside_prune_follows_the_trainer_accelerator(
+    capsys, cache, tiny_llama_dir, token_file, eval_data_dir, monkeypatch
+):
     seen = _record_devices(monkeypatch)
     for method in ("wanda", "magnitude"):
-        args = prune_args(tiny_llama_dir, token_file, "--tasks", "[wikitext]", "--data_dir", str(eval_data_dir),
-                          "--trainer.accelerator", "cpu", "--trainer.logger", "false", "--prune_method", method, *EVAL)
+        args = prune_args(
+            tiny_llama_dir,
+            token_file,
+            "--tasks",
+            "[wikitext]",
+            "--data_dir",
+            str(eval_data_dir),
+            "--trainer.accelerator",
+            "cpu",
+            "--trainer.logger",
+            "false",
+            "--prune_method",
+            method,
+            *EVAL,
+        )
         code, _, err = run_cli(capsys, *args)
         assert code == 0, err
     assert seen["trainer"] and all(device.type == "cpu" for device in seen["trainer"])
@@ -100,13 +132,28 @@ def test_evaluation_inside_prune_follows_the_trainer_accelerator(capsys, cache, 
 
 @pytest.mark.gpu
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
-def test_prune_tasks_on_a_gpu_evaluate_on_the_gpu(capsys, cache, tiny_llama_dir, token_file, eval_data_dir,
-                                                  monkeypatch):
+def test_prune_tasks_on_a_gpu_evaluate_on_the_gpu(
+    capsys, cache, tiny_llama_dir, token_file, eval_data_dir, monkeypatch
+):
     seen = _record_devices(monkeypatch)
     for method in ("wanda", "magnitude"):
-        args = prune_args(tiny_llama_dir, token_file, "--tasks", "[wikitext]", "--data_dir", str(eval_data_dir),
-                          "--trainer.accelerator", "gpu", "--trainer.devices", "1", "--trainer.logger", "false",
-                          "--prune_method", method, *EVAL)
+        args = prune_args(
+            tiny_llama_dir,
+            token_file,
+            "--tasks",
+            "[wikitext]",
+            "--data_dir",
+            str(eval_data_dir),
+            "--trainer.accelerator",
+            "gpu",
+            "--trainer.devices",
+            "1",
+            "--trainer.logger",
+            "false",
+            "--prune_method",
+            method,
+            *EVAL,
+        )
         code, _, err = run_cli(capsys, *args)
         assert code == 0, err
     assert len(seen["trainer"]) == 4 and all(device.type == "cuda" for device in seen["trainer"])
@@ -115,14 +162,44 @@ def test_prune_tasks_on_a_gpu_evaluate_on_the_gpu(capsys, cache, tiny_llama_dir,
 
 def test_console_shows_bars_and_the_summary_only(tmp_path, tiny_llama_dir, token_file, eval_data_dir):
     """A real run with its stderr in a file: no banners or library warnings, no empty predict bar, few lines."""
-    cmd = [sys.executable, "-m", "calibprune.cli",
-           *prune_args(tiny_llama_dir, token_file, "--tasks", "[wikitext]", "--data_dir", str(eval_data_dir),
-                       "--trainer.enable_progress_bar", "true", "--save_model", "out", *EVAL)]
-    done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path,
-                          env={**__import__("os").environ, "CALIBPRUNE_CACHE": str(tmp_path / "cache")})
+    cmd = [
+        sys.executable,
+        "-m",
+        "calibprune.cli",
+        *prune_args(
+            tiny_llama_dir,
+            token_file,
+            "--tasks",
+            "[wikitext]",
+            "--data_dir",
+            str(eval_data_dir),
+            "--trainer.enable_progress_bar",
+            "true",
+            "--save_model",
+            "out",
+            *EVAL,
+        ),
+    ]
+    done = subprocess.run(
+        cmd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=tmp_path,
+        env={**__import__("os").environ, "CALIBPRUNE_CACHE": str(tmp_path / "cache")},
+    )
     assert done.returncode == 0, done.stderr
-    for noise in ("GPU available", "TPU available", "litlogger", "LeafSpec", "predict returned None", "Predicting",
-                  "Loading weights", "Seed set", "Warning"):
+    for noise in (
+        "GPU available",
+        "TPU available",
+        "litlogger",
+        "LeafSpec",
+        "predict returned None",
+        "Predicting",
+        "Loading weights",
+        "Seed set",
+        "Warning",
+    ):
         assert noise not in done.stderr, noise
     assert "calibprune prune: done" in done.stdout
     lines = [line for line in done.stderr.splitlines() if line.strip()]

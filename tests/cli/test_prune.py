@@ -12,9 +12,24 @@ from calibprune.cli import main
 
 
 def _args(model_dir, token_file, out, *extra):
-    return ["prune", "--model.model", str(model_dir), "--data.calibration", f"[{token_file}]",
-            "--data.nsamples", "6", "--data.seqlen", "32", "--data.batch_size", "2",
-            "--trainer.enable_progress_bar", "false", "--save_model", str(out), *extra]
+    return [
+        "prune",
+        "--model.model",
+        str(model_dir),
+        "--data.calibration",
+        f"[{token_file}]",
+        "--data.nsamples",
+        "6",
+        "--data.seqlen",
+        "32",
+        "--data.batch_size",
+        "2",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--save_model",
+        str(out),
+        *extra,
+    ]
 
 
 @pytest.mark.parametrize("method", ["Wanda", "SparseGPT", "Magnitude"])
@@ -56,11 +71,17 @@ def test_existing_save_path_is_refused_before_work(tiny_llama_dir, token_file, t
 def test_two_process_ddp_gives_the_single_process_masks(tiny_llama_dir, token_file, tmp_path, method):
     """Each rank calibrates a shard; statistics are all-reduced once per block; masks equal one process."""
     outputs = {}
-    for name, extra in {"single": [], "ddp": ["--trainer.strategy", "ddp", "--trainer.devices", "2",
-                                               "--trainer.accelerator", "cpu"]}.items():
+    for name, extra in {
+        "single": [],
+        "ddp": ["--trainer.strategy", "ddp", "--trainer.devices", "2", "--trainer.accelerator", "cpu"],
+    }.items():
         out = tmp_path / name
-        cmd = [sys.executable, "-m", "calibprune.cli", *_args(tiny_llama_dir, token_file, out, "--method", method,
-                                                              *extra)]
+        cmd = [
+            sys.executable,
+            "-m",
+            "calibprune.cli",
+            *_args(tiny_llama_dir, token_file, out, "--method", method, *extra),
+        ]
         subprocess.run(cmd, check=True, capture_output=True, timeout=300)
         outputs[name] = load_file(out / "model.safetensors")
     for key, weight in outputs["single"].items():

@@ -10,8 +10,15 @@ from transformers import AutoModelForCausalLM
 
 from tests.cli.helpers import prune_args, run_cli
 
-LAYERS = ("self_attn.q_proj", "self_attn.k_proj", "self_attn.v_proj", "self_attn.o_proj", "mlp.gate_proj",
-          "mlp.up_proj", "mlp.down_proj")
+LAYERS = (
+    "self_attn.q_proj",
+    "self_attn.k_proj",
+    "self_attn.v_proj",
+    "self_attn.o_proj",
+    "mlp.gate_proj",
+    "mlp.up_proj",
+    "mlp.down_proj",
+)
 
 
 def read_run(run_dir) -> EventAccumulator:
@@ -86,8 +93,9 @@ def test_reconstruction_error_on_the_first_batch(wanda_run, tiny_llama_dir, toke
 def test_wanda_norm_histograms_once_per_distinct_input(wanda_run, tiny_llama_dir, token_file):
     _, _, events = wanda_run
     histograms = events.Tags()["histograms"]
-    assert set(histograms) == {f"activation_norms/{n}" for n in ("self_attn.q_proj", "self_attn.o_proj",
-                                                                "mlp.gate_proj", "mlp.down_proj")}
+    assert set(histograms) == {
+        f"activation_norms/{n}" for n in ("self_attn.q_proj", "self_attn.o_proj", "mlp.gate_proj", "mlp.down_proj")
+    }
     inputs, _ = _block0_q_inputs(tiny_llama_dir, token_file, batches=3)
     norms = inputs.square().sum(0).sqrt()
     first = events.Histograms("activation_norms/self_attn.q_proj")[0]

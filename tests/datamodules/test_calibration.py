@@ -72,7 +72,19 @@ def test_describe_samples_counts_padding(tokenizer, data_dir):
 
 
 def test_preview_command_prints_samples(data_dir, capsys):
-    preview_main(["--data.calibration", "[ellipses]", "--data.seqlen", "16", "--data.nsamples", "2", "--n", "1",
-                  "--data.data_dir", str(data_dir)])
+    preview_main(
+        [
+            "--data.calibration",
+            "[ellipses]",
+            "--data.seqlen",
+            "16",
+            "--data.nsamples",
+            "2",
+            "--n",
+            "1",
+            "--data.data_dir",
+            str(data_dir),
+        ]
+    )
     out = capsys.readouterr().out
     assert out.startswith("--- calibration sample 1/2: 16 tokens + 0 padding\n.")

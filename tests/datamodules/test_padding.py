@@ -11,8 +11,9 @@ from calibprune.trainer import PruningTrainer
 
 def pruned_masks(model_dir, token_file, seqlen, count_padding=False):
     module = PruningModule(model=str(model_dir))
-    trainer = PruningTrainer(callbacks=[Wanda(0.5, count_padding=count_padding)], accelerator="cpu", devices=1,
-                             enable_progress_bar=False)
+    trainer = PruningTrainer(
+        callbacks=[Wanda(0.5, count_padding=count_padding)], accelerator="cpu", devices=1, enable_progress_bar=False
+    )
     datamodule = CalibrationDataModule(calibration=[str(token_file)], nsamples=4, seqlen=seqlen, batch_size=2)
     trainer.prune(module, datamodule)
     return {name: param != 0 for name, param in module.model.named_parameters() if param.dim() == 2}

@@ -48,8 +48,11 @@ def test_pile_pool_size_and_clear_error_when_the_budget_exceeds_it(tokenizer):
     source = build_source("pile")
     tokens = source.pool_tokens(context(tokenizer, 2048, folder.parent))
     assert 70_000 < tokens < 95_000
-    with pytest.raises(PoolTooSmallError, match=r"--nsamples 128 x --seqlen 2048: calibration source 'pile' is too "
-                                                r"small: the text holds \d+ tokens, .*--data.allow_overlap true"):
+    with pytest.raises(
+        PoolTooSmallError,
+        match=r"--nsamples 128 x --seqlen 2048: calibration source 'pile' is too "
+        r"small: the text holds \d+ tokens, .*--data.allow_overlap true",
+    ):
         draw("pile", tokenizer, 2048, 128)
 
 
@@ -68,8 +71,7 @@ def test_datamodule_option_reaches_the_source(tokenizer):
     module.connect(tokenizer)
     with pytest.raises(PoolTooSmallError, match="'pile' is too small"):
         module.build_samples()
-    module = CalibrationDataModule(["pile"], nsamples=64, seqlen=2048, data_dir=str(folder.parent),
-                                   allow_overlap=True)
+    module = CalibrationDataModule(["pile"], nsamples=64, seqlen=2048, data_dir=str(folder.parent), allow_overlap=True)
     module.connect(tokenizer)
     assert module.build_samples().input_ids.shape == (64, 2048)
 

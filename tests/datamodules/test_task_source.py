@@ -117,5 +117,8 @@ def test_format_options_are_validated(options, message):
 def test_classification_task_labels_follow_the_template(tokenizer, data_dir):
     samples = draw("anli_r1", tokenizer, data_dir, format="icl", seqlen=128, nsamples=1)
     pairs = real_text(samples, tokenizer, 0).split(SEP)
-    assert re.fullmatch(r"(<\|im_start\|>)?Premise: Premise \d+\.\nHypothesis: Hypothesis \d+\.\nAnswer: "
-                        r"(entailment|neutral|contradiction)", pairs[0])
+    assert re.fullmatch(
+        r"(<\|im_start\|>)?Premise: Premise \d+\.\nHypothesis: Hypothesis \d+\.\nAnswer: "
+        r"(entailment|neutral|contradiction)",
+        pairs[0],
+    )

@@ -12,12 +12,15 @@ OPTIONS = dict(seqlen=32, batch_size=3, limit=5, num_fewshot=2, max_new_tokens=6
 
 
 def test_evaluate_model_reports_every_task(tiny_llama, tokenizer, local_data):
-    results = evaluate_model(tiny_llama, tokenizer, ["wikitext", "boolq", "gsm8k", "wmt14"],
-                             data_dir=str(local_data), **OPTIONS)
+    results = evaluate_model(
+        tiny_llama, tokenizer, ["wikitext", "boolq", "gsm8k", "wmt14"], data_dir=str(local_data), **OPTIONS
+    )
     summary = [(r.task, r.metric, r.n, r.num_fewshot) for r in results]
     assert summary == [
-        ("wikitext", "ppl", 5, None), ("wikitext", "nll", 5, None),
-        ("boolq", "acc", 5, 2), ("boolq", "acc_norm", 5, 2),
+        ("wikitext", "ppl", 5, None),
+        ("wikitext", "nll", 5, None),
+        ("boolq", "acc", 5, 2),
+        ("boolq", "acc_norm", 5, 2),
         ("gsm8k", "exact_match", 5, 2),
         ("wmt14", "bleu", 4, 2),
     ]
@@ -36,8 +39,10 @@ def test_accuracy_and_perplexity_equal_direct_computations(tiny_llama, tokenizer
     for request in dm.plans[1].items:
         (scores,) = choice_logprobs(tiny_llama, [(request.context, list(request.continuations))], 0)
         correct.append(float(scores.argmax().item() == request.label))
-    results = {r.metric: r.value for r in evaluate_model(tiny_llama, tokenizer, ["wikitext", "boolq"],
-                                                         data_dir=str(local_data), **OPTIONS)}
+    results = {
+        r.metric: r.value
+        for r in evaluate_model(tiny_llama, tokenizer, ["wikitext", "boolq"], data_dir=str(local_data), **OPTIONS)
+    }
     assert results["ppl"] == pytest.approx(torch.exp(nll.sum() / count.sum()).item(), rel=1e-5)
     assert results["acc"] == pytest.approx(sum(correct) / len(correct))
 
@@ -53,5 +58,6 @@ def test_cached_tasks_are_read_not_evaluated(tiny_llama, tokenizer, local_data, 
     monkeypatch.setattr(api, "run_evaluation", fail)
     assert evaluate_model(tiny_llama, tokenizer, ["boolq"], data_dir=str(local_data), cache=cache, **OPTIONS) == first
     with pytest.raises(AssertionError, match="evaluated again"):  # other settings: another key
-        evaluate_model(tiny_llama, tokenizer, ["boolq"], data_dir=str(local_data), cache=cache,
-                       **{**OPTIONS, "num_fewshot": 1})
+        evaluate_model(
+            tiny_llama, tokenizer, ["boolq"], data_dir=str(local_data), cache=cache, **{**OPTIONS, "num_fewshot": 1}
+        )

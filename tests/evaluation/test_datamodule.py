@@ -35,8 +35,9 @@ def test_settings_hold_what_results_depend_on():
 
 
 def test_one_dataloader_per_task_longest_items_first(local_data, tokenizer):
-    dm = EvaluationDataModule(["wikitext", "boolq", "gsm8k"], seqlen=32, batch_size=4, limit=5, num_fewshot=2,
-                              data_dir=str(local_data))
+    dm = EvaluationDataModule(
+        ["wikitext", "boolq", "gsm8k"], seqlen=32, batch_size=4, limit=5, num_fewshot=2, data_dir=str(local_data)
+    )
     dm.connect(tokenizer)
     windows, boolq, gsm8k = dm.test_dataloader()
     first = next(iter(windows))

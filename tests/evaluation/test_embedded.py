@@ -40,8 +40,10 @@ def test_dense_beats_70_percent_magnitude_pruning(dense_and_pruned, shared_data)
     tokenizer, dense, pruned = dense_and_pruned
     tasks = ["wikitext", *present(MULTIPLE_CHOICE)]
     options = dict(data_dir=str(shared_data), seqlen=256, limit=16, num_fewshot=1, batch_size=8)
-    results = {"dense": evaluate_model(dense, tokenizer, tasks, **options),
-               "magnitude 70%": evaluate_model(pruned, tokenizer, tasks, **options)}
+    results = {
+        "dense": evaluate_model(dense, tokenizer, tasks, **options),
+        "magnitude 70%": evaluate_model(pruned, tokenizer, tasks, **options),
+    }
     print("\n" + results_table(results))
     ppl = {name: next(r.value for r in rs if r.metric == "ppl") for name, rs in results.items()}
     accuracy = {name: mean_metric(rs, "acc") for name, rs in results.items()}
@@ -56,7 +58,8 @@ def test_dense_beats_70_percent_magnitude_pruning(dense_and_pruned, shared_data)
 def test_arithmetic_tasks_evaluate_the_embedded_model(dense_and_pruned, shared_data):
     tokenizer, dense, _ = dense_and_pruned
     tasks = present(ARITHMETIC)
-    results = evaluate_model(dense, tokenizer, tasks, data_dir=str(shared_data), limit=4, num_fewshot=1,
-                             max_new_tokens=16)
+    results = evaluate_model(
+        dense, tokenizer, tasks, data_dir=str(shared_data), limit=4, num_fewshot=1, max_new_tokens=16
+    )
     assert [(r.task, r.metric, r.n) for r in results] == [(task, "exact_match", 4) for task in tasks]
     assert all(math.isfinite(r.value) for r in results)

@@ -44,8 +44,15 @@ def test_tiny_model_agrees_with_lm_eval(tiny_llama, tokenizer, local_data, tmp_p
     check_choice(compare_task(lm, tiny_llama, tokenizer, "boolq", data_dir=str(local_data), **options))
     check_generation(compare_task(lm, tiny_llama, tokenizer, "gsm8k", data_dir=str(local_data), **options))
     # Multi-token choices of different lengths: the continuation pass after the cached context.
-    records = [{"sentence": f"Item {i}: the _ fell off the tall shelf.", "option1": "glass vase",
-                "option2": f"book number {i} of the series", "answer": "12"[i % 2]} for i in range(10)]
+    records = [
+        {
+            "sentence": f"Item {i}: the _ fell off the tall shelf.",
+            "option1": "glass vase",
+            "option2": f"book number {i} of the series",
+            "answer": "12"[i % 2],
+        }
+        for i in range(10)
+    ]
     write_jsonl(tmp_path / "winogrande" / "train.jsonl", records[:5])
     write_jsonl(tmp_path / "winogrande" / "test.jsonl", records[5:])
     agreement = compare_task(lm, tiny_llama, tokenizer, "winogrande", data_dir=str(tmp_path), **options)
@@ -61,6 +68,15 @@ def test_embedded_model_agrees_with_lm_eval(task, shots):
     from calibprune.modeling.loading import load_model, load_tokenizer
 
     tokenizer, model = load_tokenizer("embedded"), load_model("embedded")
-    agreement = compare_task(harness_lm(model, tokenizer), model, tokenizer, task, data_dir=str(SHARED_DATA),
-                             limit=8, num_fewshot=shots, batch_size=4, max_new_tokens=32)
+    agreement = compare_task(
+        harness_lm(model, tokenizer),
+        model,
+        tokenizer,
+        task,
+        data_dir=str(SHARED_DATA),
+        limit=8,
+        num_fewshot=shots,
+        batch_size=4,
+        max_new_tokens=32,
+    )
     check_generation(agreement) if agreement.kind == "arithmetic" else check_choice(agreement)

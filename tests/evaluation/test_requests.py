@@ -27,8 +27,12 @@ class Sum(Colour):
 
     def example(self, record: dict[str, Any]) -> Example:
         total = record["a"] + record["b"]
-        return Example(f"{record['a']} + {record['b']}?", str(total), rationale=f"{record['a']} plus {record['b']}.",
-                       target=float(total))
+        return Example(
+            f"{record['a']} + {record['b']}?",
+            str(total),
+            rationale=f"{record['a']} plus {record['b']}.",
+            target=float(total),
+        )
 
 
 POOL = [Example(f"question {i}", "red", choices=(" red", " blue"), label=0) for i in range(10)]
@@ -48,8 +52,17 @@ def test_draw_exemplars_is_seeded_distinct_and_never_the_test_item():
 
 def test_exemplar_seed_depends_on_seed_task_and_item_only():
     assert exemplar_seed(0, "boolq", 3) == exemplar_seed(0, "boolq", 3)
-    assert len({exemplar_seed(0, "boolq", 3), exemplar_seed(1, "boolq", 3), exemplar_seed(0, "rte", 3),
-                exemplar_seed(0, "boolq", 4)}) == 4
+    assert (
+        len(
+            {
+                exemplar_seed(0, "boolq", 3),
+                exemplar_seed(1, "boolq", 3),
+                exemplar_seed(0, "rte", 3),
+                exemplar_seed(0, "boolq", 4),
+            }
+        )
+        == 4
+    )
 
 
 def test_task_examples_leave_out_records_without_gold_label():

@@ -26,8 +26,12 @@ def test_arithmetic_exact_match_and_stderr(monkeypatch):
     calls = _fixed_generations(monkeypatch, arithmetic, texts)
     plan = EvaluationPlan("gsm8k", "arithmetic", [], {"num_fewshot": 2, "rationale": False, "max_new_tokens": None})
     scorer = arithmetic.ArithmeticScorer(plan)
-    requests = [GenerationRequest([1, 2], 42.0, 0), GenerationRequest([3], 3.5, 1), GenerationRequest([4], 7.0, 2),
-                GenerationRequest([5, 6, 7], 999.0, 3)]
+    requests = [
+        GenerationRequest([1, 2], 42.0, 0),
+        GenerationRequest([3], 3.5, 1),
+        GenerationRequest([4], 7.0, 2),
+        GenerationRequest([5, 6, 7], 999.0, 3),
+    ]
     scorer.update(None, None, requests[:2], None)
     scorer.update(None, None, requests[2:], None)
     (result,) = scorer.results()

@@ -15,8 +15,16 @@ METRICS = {"multiple_choice": {"acc", "acc_norm"}, "arithmetic": {"exact_match"}
 @pytest.mark.parametrize("name", sorted(TASKS))
 def test_each_present_task_evaluates(name, tiny_llama, tokenizer):
     folder = shared_source(name)
-    results = evaluate_model(tiny_llama, tokenizer, [name], data_dir=str(folder.parent), limit=8, num_fewshot=2,
-                             batch_size=4, max_new_tokens=8)
+    results = evaluate_model(
+        tiny_llama,
+        tokenizer,
+        [name],
+        data_dir=str(folder.parent),
+        limit=8,
+        num_fewshot=2,
+        batch_size=4,
+        max_new_tokens=8,
+    )
     assert {r.metric for r in results} == METRICS[TASKS[name].kind]
     assert all(r.task == name and r.n == 8 and r.num_fewshot == 2 and math.isfinite(r.value) for r in results)
 

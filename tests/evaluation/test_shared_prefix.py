@@ -59,8 +59,9 @@ class Colour(Task):
 def test_shared_exemplars_are_one_draw_except_for_an_item_that_is_one_of_them():
     task = Colour()
     pool = [Example(f"q{i}?", "red") for i in range(10)]
-    prompts = few_shot_prompts(task, [Example("t0?", "red"), Example("t1?", "red")], pool, 3, seed=0,
-                               shared_exemplars=True)
+    prompts = few_shot_prompts(
+        task, [Example("t0?", "red"), Example("t1?", "red")], pool, 3, seed=0, shared_exemplars=True
+    )
     head = prompts[0].rsplit("\n\n", 1)[0]
     assert prompts[1].startswith(head + "\n\n") and head.count("Question:") == 3
     chosen = [line for line in head.split("\n") if line.startswith("Question:")]
@@ -71,8 +72,9 @@ def test_shared_exemplars_are_one_draw_except_for_an_item_that_is_one_of_them():
 
 
 def test_evaluation_with_and_without_prefix_reuse_is_identical(tiny_llama, tokenizer, local_data, monkeypatch):
-    options = dict(data_dir=str(local_data), limit=6, num_fewshot=3, batch_size=3, max_new_tokens=6,
-                   shared_exemplars=True)
+    options = dict(
+        data_dir=str(local_data), limit=6, num_fewshot=3, batch_size=3, max_new_tokens=6, shared_exemplars=True
+    )
     seen = []
 
     def spy(sequences):

@@ -54,8 +54,11 @@ def wikitext(tokenizer):
 # ---- running both implementations -------------------------------------------------------------------------------
 def zeros_of(model) -> dict[str, torch.Tensor]:
     _, blocks = decoder_blocks(model)
-    return {f"{i}.{name}": layer.weight.detach() == 0
-            for i, block in enumerate(blocks) for name, layer in linear_layers(block).items()}
+    return {
+        f"{i}.{name}": layer.weight.detach() == 0
+        for i, block in enumerate(blocks)
+        for name, layer in linear_layers(block).items()
+    }
 
 
 def agreement(ours: dict[str, torch.Tensor], expected: dict[str, torch.Tensor]) -> dict[str, float]:
@@ -95,11 +98,15 @@ class TeacherForcedReference(BlockCallback):
 
     @override
     def on_block_pruned(self, trainer, pl_module, index, layers):
-        samples = [(h[j : j + 1], {k: _per_sample(v, j, len(h)) for k, v in kw.items()})
-                   for h, kw in self.inputs for j in range(len(h))]
+        samples = [
+            (h[j : j + 1], {k: _per_sample(v, j, len(h)) for k, v in kw.items()})
+            for h, kw in self.inputs
+            for j in range(len(h))
+        ]
         with torch.no_grad():
-            reference.calibrate_and_prune_block(self.dense, [h for h, _ in samples], [kw for _, kw in samples],
-                                                self.new_statistics, self.pruner)
+            reference.calibrate_and_prune_block(
+                self.dense, [h for h, _ in samples], [kw for _, kw in samples], self.new_statistics, self.pruner
+            )
         expected = reference.find_linears(self.dense)
         for name, layer in layers.items():
             same = (layer.weight == 0) == (expected[name].weight == 0)
@@ -111,8 +118,9 @@ def prune_ours(method, calibration_path=None, callbacks=(), save_model=None):
     module = PruningModule(model="embedded")
     data = None
     if calibration_path is not None:
-        data = CalibrationDataModule(calibration=[str(calibration_path)], nsamples=NSAMPLES, seqlen=SEQLEN,
-                                     batch_size=8)
+        data = CalibrationDataModule(
+            calibration=[str(calibration_path)], nsamples=NSAMPLES, seqlen=SEQLEN, batch_size=8
+        )
     trainer = PruningTrainer(accelerator="cpu", devices=1, callbacks=[*callbacks, method], enable_progress_bar=False)
     report = trainer.prune(module, data, save_model=save_model)
     return module.model, report
@@ -132,8 +140,13 @@ def wanda_unstructured(calibration, tmp_path_factory):
     model, report = prune_ours(Wanda(0.5), path, [shadow], save_model=str(save_dir))
     with torch.no_grad():
         logits = model(input_ids[:2], use_cache=False).logits
-    return {"agreement": shadow.agreement, "zeros": zeros_of(model), "logits": logits, "save_dir": save_dir,
-            "report": report}
+    return {
+        "agreement": shadow.agreement,
+        "zeros": zeros_of(model),
+        "logits": logits,
+        "save_dir": save_dir,
+        "report": report,
+    }
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,12 @@ from calibprune.modeling.capture import capture_block_inputs, run_block
 from tests.conftest import tiny_config
 
 ARCHS = ["llama", "qwen2", "opt", "gpt_neox"]
-EXPECTED_PATHS = {"llama": "model.layers", "qwen2": "model.layers", "opt": "model.decoder.layers",
-                  "gpt_neox": "gpt_neox.layers"}
+EXPECTED_PATHS = {
+    "llama": "model.layers",
+    "qwen2": "model.layers",
+    "opt": "model.decoder.layers",
+    "gpt_neox": "gpt_neox.layers",
+}
 
 
 def _model(arch: str) -> nn.Module:

@@ -25,8 +25,10 @@ def test_statistics_pass_sees_every_input_and_skips_the_last_product(model_dir, 
     assert torch.equal(out, run_block(block, inputs))
 
     seen, ran = {}, []
-    handles = [layer.register_forward_pre_hook(lambda _m, args, n=name: seen.setdefault(n, args[0].clone()))
-               for name, layer in layers.items()]
+    handles = [
+        layer.register_forward_pre_hook(lambda _m, args, n=name: seen.setdefault(n, args[0].clone()))
+        for name, layer in layers.items()
+    ]
     handles += [layer.register_forward_hook(lambda _m, _a, _o, n=name: ran.append(n)) for name, layer in layers.items()]
     with torch.no_grad():
         run_block_until(block, inputs, layers[order[-1]])

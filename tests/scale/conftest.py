@@ -46,9 +46,24 @@ def calibration_tokens(tmp_path_factory, tokenizer) -> Path:
 
 def prune_args(model_dir: Path, tokens: Path, out: Path, *extra: str) -> list[str]:
     """Arguments of ``calibprune prune`` on the test tokens (6 sequences of 32 tokens, batches of 2)."""
-    return ["prune", "--model.model", str(model_dir), "--data.calibration", f"[{tokens}]", "--data.nsamples", "6",
-            "--data.seqlen", "32", "--data.batch_size", "2", "--trainer.enable_progress_bar", "false",
-            "--save_model", str(out), *extra]
+    return [
+        "prune",
+        "--model.model",
+        str(model_dir),
+        "--data.calibration",
+        f"[{tokens}]",
+        "--data.nsamples",
+        "6",
+        "--data.seqlen",
+        "32",
+        "--data.batch_size",
+        "2",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--save_model",
+        str(out),
+        *extra,
+    ]
 
 
 def run_cli(args: list[str], cwd: Path, env: dict[str, str] | None = None, check: bool = True):

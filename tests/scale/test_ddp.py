@@ -49,8 +49,9 @@ def test_two_processes_give_the_single_process_masks_and_perplexity(runs):
     assert_same_model(runs / "single", runs / "ddp")
 
 
-def test_two_processes_streamed_killed_and_resumed_give_the_uninterrupted_model(runs, tiny4_dir, calibration_tokens,
-                                                                                tmp_path):
+def test_two_processes_streamed_killed_and_resumed_give_the_uninterrupted_model(
+    runs, tiny4_dir, calibration_tokens, tmp_path
+):
     options = ["--method", "SparseGPT", "--model.stream", "true", "--resume", "true", *DDP, *KILL]
     command = prune_args(tiny4_dir, calibration_tokens, tmp_path / "resumed", *options)
     killed = run_cli(command, cwd=tmp_path, env={ENV: "2"}, check=False)

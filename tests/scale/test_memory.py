@@ -16,8 +16,20 @@ NSAMPLES, SEQLEN, HIDDEN = 8, 128, 576
 @pytest.mark.slow
 def test_streamed_pruning_peak_rss_is_well_below_the_model_size(tmp_path):
     out = tmp_path / "memory.json"
-    cmd = [sys.executable, str(REPO / "benchmarks" / "memory_benchmark.py"), "--modes", "baseline,in-memory,stream",
-           "--nsamples", str(NSAMPLES), "--seqlen", str(SEQLEN), "--save_dir", str(tmp_path), "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(REPO / "benchmarks" / "memory_benchmark.py"),
+        "--modes",
+        "baseline,in-memory,stream",
+        "--nsamples",
+        str(NSAMPLES),
+        "--seqlen",
+        str(SEQLEN),
+        "--save_dir",
+        str(tmp_path),
+        "--out",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, cwd=tmp_path, timeout=3000)
     report = json.loads(out.read_text())
     size, results = report["fp32_size_mb"], {r["mode"]: r for r in report["results"]}

@@ -18,10 +18,14 @@ from tests.scale.kill_callback import ENV, SIGNAL_ENV
 KILL = ["--trainer.callbacks+=tests.scale.kill_callback.KillAfterBlock"]
 
 
-@pytest.mark.parametrize("options", [["--method", "Wanda"], ["--method", "SparseGPT", "--model.stream", "true"]],
-                         ids=["Wanda-in-memory", "SparseGPT-streamed"])
-def test_killed_run_resumes_from_last_finished_block_to_identical_model(tiny4_dir, calibration_tokens, tmp_path,
-                                                                        options):
+@pytest.mark.parametrize(
+    "options",
+    [["--method", "Wanda"], ["--method", "SparseGPT", "--model.stream", "true"]],
+    ids=["Wanda-in-memory", "SparseGPT-streamed"],
+)
+def test_killed_run_resumes_from_last_finished_block_to_identical_model(
+    tiny4_dir, calibration_tokens, tmp_path, options
+):
     run_cli(prune_args(tiny4_dir, calibration_tokens, tmp_path / "uninterrupted", *options), cwd=tmp_path)
     command = prune_args(tiny4_dir, calibration_tokens, tmp_path / "resumed", *options, "--resume", "true", *KILL)
     killed = run_cli(command, cwd=tmp_path, env={ENV: "2"}, check=False)

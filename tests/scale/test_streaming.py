@@ -32,10 +32,14 @@ def in_memory(request, tiny4_dir, calibration_tokens, tmp_path_factory):
     return request.param, out, report
 
 
-@pytest.mark.parametrize("options", [{"onload": True}, {"stream": True}, {"stream": True, "offload_activations": True}],
-                         ids=["onload", "stream", "stream-offload"])
-def test_onloaded_and_streamed_models_equal_in_memory_bitwise(in_memory, tiny4_dir, calibration_tokens, tmp_path,
-                                                              options):
+@pytest.mark.parametrize(
+    "options",
+    [{"onload": True}, {"stream": True}, {"stream": True, "offload_activations": True}],
+    ids=["onload", "stream", "stream-offload"],
+)
+def test_onloaded_and_streamed_models_equal_in_memory_bitwise(
+    in_memory, tiny4_dir, calibration_tokens, tmp_path, options
+):
     method, expected, expected_report = in_memory
     module, report = prune(tiny4_dir, calibration_tokens, tmp_path / "model", method, **options)
     assert_bitwise_equal(saved_tensors(expected), saved_tensors(tmp_path / "model"))

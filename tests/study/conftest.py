@@ -18,12 +18,18 @@ def write_jsonl(path: Path, rows: list[dict]) -> None:
 @pytest.fixture(scope="session")
 def study_data(tmp_path_factory) -> Path:
     root = tmp_path_factory.mktemp("study-data")
-    write_jsonl(root / "c4" / "train.jsonl", [
-        {"text": f"Document {i}. " + " ".join(f"word{i}x{j}" for j in range(40))} for i in range(40)])
-    write_jsonl(root / "wikitext" / "test.jsonl", [
-        {"text": f" Line {i} of the article , about cats and dogs .\n"} for i in range(200)])
-    rows = [{"question": f"is {i} even", "passage": f"The number {i}.", "answer": i % 2 == 0, "title": "t"}
-            for i in range(12)]
+    write_jsonl(
+        root / "c4" / "train.jsonl",
+        [{"text": f"Document {i}. " + " ".join(f"word{i}x{j}" for j in range(40))} for i in range(40)],
+    )
+    write_jsonl(
+        root / "wikitext" / "test.jsonl",
+        [{"text": f" Line {i} of the article , about cats and dogs .\n"} for i in range(200)],
+    )
+    rows = [
+        {"question": f"is {i} even", "passage": f"The number {i}.", "answer": i % 2 == 0, "title": "t"}
+        for i in range(12)
+    ]
     write_jsonl(root / "boolq" / "train.jsonl", rows)
     write_jsonl(root / "boolq" / "test.jsonl", rows)
     return root
@@ -37,10 +43,14 @@ def tiny_spec(tiny_llama_dir, study_data, tmp_path, monkeypatch) -> StudySpec:
         model=ModelEntry(str(tiny_llama_dir)),
         grid=GridSpec(
             calibration=[CalibrationEntry(["c4"]), CalibrationEntry(["random"], name="Random")],
-            nsamples=[4], seqlen=[32], seeds=[0, 1], batch_size=4,
+            nsamples=[4],
+            seqlen=[32],
+            seeds=[0, 1],
+            batch_size=4,
         ),
-        evaluation=EvaluationSpec(tasks=["wikitext", "boolq"], seqlen=32, batch_size=4, limit=6, limits={"boolq": 5},
-                                  num_fewshot=1),
+        evaluation=EvaluationSpec(
+            tasks=["wikitext", "boolq"], seqlen=32, batch_size=4, limit=6, limits={"boolq": 5}, num_fewshot=1
+        ),
         data_dir=str(study_data),
         output_dir=str(tmp_path / "study"),
         name="tiny study",

@@ -39,8 +39,12 @@ def test_sigkill_mid_grid_then_resume_redoes_no_finished_cell(tiny_spec, tmp_pat
     config = write_yaml(tiny_spec, tmp_path / "study.yaml")
     results = results_path(tiny_spec.output_dir)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
-    process = subprocess.Popen([sys.executable, "-m", "calibprune.study", "run", "--config", str(config)],
-                               env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "calibprune.study", "run", "--config", str(config)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and process.poll() is None:
@@ -69,7 +73,9 @@ def test_shards_then_report_merges_them(tiny_spec, tmp_path, capsys):
         study_main(["run", "--config", str(config), "--shard", shard])
     out = Path(tiny_spec.output_dir)
     assert sorted(p.name for p in out.glob("results*.jsonl")) == [
-        "results-shard-0-of-2.jsonl", "results-shard-1-of-2.jsonl"]
+        "results-shard-0-of-2.jsonl",
+        "results-shard-1-of-2.jsonl",
+    ]
     assert not (out / "report.md").exists()  # shards leave the report to the merge step
     study_main(["report", str(out), "--plots", "false", "--tensorboard", "false"])
     assert "2/2 cells" in capsys.readouterr().out

@@ -14,16 +14,25 @@ def by(comparisons, title, task):
 
 
 def test_a_clearly_better_set_is_significant_over_items_and_seeds():
-    records = study([("C4", ["c4"], 0.5, 3.4), ("Pile", ["pile"], 0.7, 3.2), ("Same", ["c4"], 0.5, 3.4, "icl",
-                                                                                      {"text_field": "text"})])
+    records = study(
+        [
+            ("C4", ["c4"], 0.5, 3.4),
+            ("Pile", ["pile"], 0.7, 3.2),
+            ("Same", ["c4"], 0.5, 3.4, "icl", {"text_field": "text"}),
+        ]
+    )
     summary = summarise(records)
     comparisons = reference_comparisons(summary, records, "c4")
     pile = by(comparisons, "Pile", "boolq")
     assert pile.b_title == "C4" and pile.better and pile.item.test == "paired bootstrap"
     assert pile.seed.test == "paired t" and pile.item_significant and pile.seed_significant and pile.marks == "*†"
     ppl = by(comparisons, "Pile", "wikitext")
-    assert ppl.metric == "ppl" and ppl.better and ppl.difference < 0 and ppl.item.difference == pytest.approx(-0.2,
-                                                                                                            abs=0.03)
+    assert (
+        ppl.metric == "ppl"
+        and ppl.better
+        and ppl.difference < 0
+        and ppl.item.difference == pytest.approx(-0.2, abs=0.03)
+    )
     average = by(comparisons, "Pile", "Average")
     assert average.item.n == 3 * 300 and average.item_significant
     table = markdown_table(summary, comparisons)
@@ -52,8 +61,9 @@ def test_single_seed_accuracy_uses_mcnemar_and_no_seed_test():
 
 
 def test_unmatched_seeds_use_welch_and_missing_items_skip_the_item_test():
-    records = study([("C4", ["c4"], 0.5, 3.4)], seeds=(0, 1, 2)) + study([("Pile", ["pile"], 0.6, 3.3)],
-                                                                         seeds=(3, 4))[1:]
+    records = (
+        study([("C4", ["c4"], 0.5, 3.4)], seeds=(0, 1, 2)) + study([("Pile", ["pile"], 0.6, 3.3)], seeds=(3, 4))[1:]
+    )
     for record in records:
         for result in record["results"]:
             if record["kind"] == "cell" and record["labels"]["calibration"] == "Pile" and result["task"] == "boolq":

@@ -12,8 +12,11 @@ def labels(records):
 
 
 PAPER_LIKE = [
-    ("C4", ["c4"], 0.5, 3.4), ("Pile", ["pile"], 0.65, 3.25), ("GSM8K", ["gsm8k"], 0.5, 3.4),
-    ("GSM8K (zero-shot)", ["gsm8k"], 0.3, 3.9, "zero-shot"), ("ellipses", ["ellipses"], 0.2, 6.0),
+    ("C4", ["c4"], 0.5, 3.4),
+    ("Pile", ["pile"], 0.65, 3.25),
+    ("GSM8K", ["gsm8k"], 0.5, 3.4),
+    ("GSM8K (zero-shot)", ["gsm8k"], 0.3, 3.9, "zero-shot"),
+    ("ellipses", ["ellipses"], 0.2, 6.0),
     ("C4 short", ["c4"], 0.4, 3.6, "icl", None, 16, 64),
 ]
 

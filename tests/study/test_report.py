@@ -15,32 +15,61 @@ ACC = {("C4", 0): 0.40, ("C4", 1): 0.44, ("C4", 2): 0.42, ("Pile", 0): 0.38, ("P
 
 def cell_record(index: int, calibration: str, seed: int, method: str = "Wanda 50%") -> dict:
     results = [
-        {"task": "wikitext", "metric": "ppl", "value": PPL[calibration, seed], "stderr": 0.1, "n": 8,
-         "num_fewshot": None},
+        {
+            "task": "wikitext",
+            "metric": "ppl",
+            "value": PPL[calibration, seed],
+            "stderr": 0.1,
+            "n": 8,
+            "num_fewshot": None,
+        },
         {"task": "wikitext", "metric": "nll", "value": 3.0, "stderr": 0.1, "n": 8, "num_fewshot": None},
         {"task": "boolq", "metric": "acc", "value": ACC[calibration, seed], "stderr": 0.05, "n": 50, "num_fewshot": 3},
         {"task": "boolq", "metric": "acc_norm", "value": 0.5, "stderr": 0.05, "n": 50, "num_fewshot": 3},
-        {"task": "gsm8k", "metric": "exact_match", "value": 0.1 + seed / 100, "stderr": 0.01, "n": 50,
-         "num_fewshot": 8},
+        {
+            "task": "gsm8k",
+            "metric": "exact_match",
+            "value": 0.1 + seed / 100,
+            "stderr": 0.01,
+            "n": 50,
+            "num_fewshot": 8,
+        },
     ]
     labels = {"method": method, "calibration": calibration, "nsamples": 16, "seqlen": 256, "seed": seed}
-    params = {"method": {"method": "Wanda", "sparsity_ratio": 0.5, "sparsity_type": "unstructured"},
-              "calibration": {"sources": [calibration.lower()], "format": "icl"}}
-    return {"kind": "cell", "id": f"{method}-{calibration}-{seed}", "index": index, "labels": labels,
-            "params": params, "results": results, "study": "synthetic",
-            "timings": {"prune_s": 1.0, "evaluate_s": 2.0}}
+    params = {
+        "method": {"method": "Wanda", "sparsity_ratio": 0.5, "sparsity_type": "unstructured"},
+        "calibration": {"sources": [calibration.lower()], "format": "icl"},
+    }
+    return {
+        "kind": "cell",
+        "id": f"{method}-{calibration}-{seed}",
+        "index": index,
+        "labels": labels,
+        "params": params,
+        "results": results,
+        "study": "synthetic",
+        "timings": {"prune_s": 1.0, "evaluate_s": 2.0},
+    }
 
 
 def dense_record() -> dict:
-    return {"kind": "dense", "id": "dense", "study": "synthetic", "results": [
-        {"task": "wikitext", "metric": "ppl", "value": 15.0, "stderr": 0.1, "n": 8, "num_fewshot": None},
-        {"task": "boolq", "metric": "acc", "value": 0.5, "stderr": 0.05, "n": 50, "num_fewshot": 3},
-        {"task": "gsm8k", "metric": "exact_match", "value": 0.2, "stderr": 0.05, "n": 50, "num_fewshot": 8}]}
+    return {
+        "kind": "dense",
+        "id": "dense",
+        "study": "synthetic",
+        "results": [
+            {"task": "wikitext", "metric": "ppl", "value": 15.0, "stderr": 0.1, "n": 8, "num_fewshot": None},
+            {"task": "boolq", "metric": "acc", "value": 0.5, "stderr": 0.05, "n": 50, "num_fewshot": 3},
+            {"task": "gsm8k", "metric": "exact_match", "value": 0.2, "stderr": 0.05, "n": 50, "num_fewshot": 8},
+        ],
+    }
 
 
 def records() -> list[dict]:
-    cells = [cell_record(i, calibration, seed)
-             for i, (calibration, seed) in enumerate((c, s) for c in ("C4", "Pile") for s in range(3))]
+    cells = [
+        cell_record(i, calibration, seed)
+        for i, (calibration, seed) in enumerate((c, s) for c in ("C4", "Pile") for s in range(3))
+    ]
     return [dense_record(), *cells]
 
 
@@ -48,7 +77,11 @@ def test_rows_are_tasks_columns_calibration_sets_with_sample_std():
     summary = summarise(records())
     assert [c.title for c in summary.columns] == ["C4", "Pile"]
     assert [(r.task, r.metric) for r in summary.rows] == [
-        ("wikitext", "ppl"), ("boolq", "acc"), ("gsm8k", "exact_match"), ("Average", "acc")]
+        ("wikitext", "ppl"),
+        ("boolq", "acc"),
+        ("gsm8k", "exact_match"),
+        ("Average", "acc"),
+    ]
     ppl = summary.rows[0]
     c4 = [PPL["C4", s] for s in range(3)]
     assert ppl.cells[summary.columns[0].key].mean == pytest.approx(statistics.fmean(c4))
@@ -73,11 +106,17 @@ def test_markdown_marks_best_and_shows_the_t_interval():
 
 
 def test_best_is_marked_per_method():
-    both = records() + [dict(cell_record(10 + i, c, s, method="SparseGPT 50%"), id=f"s-{c}-{s}")
-                        for i, (c, s) in enumerate((c, s) for c in ("C4", "Pile") for s in range(3))]
+    both = records() + [
+        dict(cell_record(10 + i, c, s, method="SparseGPT 50%"), id=f"s-{c}-{s}")
+        for i, (c, s) in enumerate((c, s) for c in ("C4", "Pile") for s in range(3))
+    ]
     summary = summarise(both)
-    assert [c.title for c in summary.columns] == ["Wanda 50% / C4", "Wanda 50% / Pile", "SparseGPT 50% / C4",
-                                                  "SparseGPT 50% / Pile"]
+    assert [c.title for c in summary.columns] == [
+        "Wanda 50% / C4",
+        "Wanda 50% / Pile",
+        "SparseGPT 50% / C4",
+        "SparseGPT 50% / Pile",
+    ]
     assert len(summary.rows[0].best) == 2
 
 
@@ -99,13 +138,20 @@ def test_report_writes_tables_plots_and_tensorboard(tmp_path):
         append_record(results_path(tmp_path), record)
     report = write_report(tmp_path)
     names = {p.name for p in report.files}
-    assert {"table.md", "table.csv", "summary.csv", "tasks.png", "average.png", "perplexity.png", "tensorboard",
-            "report.md"} <= names
+    assert {
+        "table.md",
+        "table.csv",
+        "summary.csv",
+        "tasks.png",
+        "average.png",
+        "perplexity.png",
+        "tensorboard",
+        "report.md",
+    } <= names
     assert (tmp_path / "plots" / "tasks.png").read_bytes()[:4] == b"\x89PNG"
     assert len(list((tmp_path / "tensorboard").rglob("events.out.tfevents.*"))) >= 6
     csv_lines = (tmp_path / "table.csv").read_text().splitlines()
-    assert csv_lines[0] == ("task,metric,dense,C4,C4 ci_low,C4 ci_high,C4 2std,Pile,Pile ci_low,Pile ci_high,"
-                            "Pile 2std")
+    assert csv_lines[0] == ("task,metric,dense,C4,C4 ci_low,C4 ci_high,C4 2std,Pile,Pile ci_low,Pile ci_high,Pile 2std")
     assert "![tasks](plots/tasks.png)" in (tmp_path / "report.md").read_text()
 
 
@@ -127,8 +173,17 @@ def test_report_projects_the_time_of_the_cells_left(tmp_path):
 def test_throughput_table_from_the_dense_partial_tasks():
     from calibprune.study.report import throughput_table
 
-    partial = [{"kind": "partial", "id": f"d/{t}", "owner": "d", "task": t, "timings": {"evaluate_s": s},
-                "results": [{"task": t, "n": 200}]} for t, s in (("boolq", 100.0), ("rte", 50.0))]
+    partial = [
+        {
+            "kind": "partial",
+            "id": f"d/{t}",
+            "owner": "d",
+            "task": t,
+            "timings": {"evaluate_s": s},
+            "results": [{"task": t, "n": 200}],
+        }
+        for t, s in (("boolq", 100.0), ("rte", 50.0))
+    ]
     table = throughput_table(partial, "d")
     assert "| boolq | 200 | 100.0 | 2.00 | - |" in table and "| rte | 200 | 50.0 | 4.00 | - |" in table
     assert throughput_table(partial, "other") == ""

@@ -17,12 +17,19 @@ def test_the_grid_meets_the_issue():
     spec = load_spec(CONFIG)
     cells = expand_cells(spec)
     sets = {c.calibration.label for c in cells}
-    assert len(sets) >= 10 and {"C4", "Pile", "RedPajama", "GSM8K", "e-SNLI", "CSQA", "ellipses",
-                                "self-generated"} <= sets
-    assert {c.calibration.format for c in cells if c.calibration.sources == ["gsm8k"]} == {"icl", "zero-shot",
-                                                                                         "icl-cot"}
-    assert {c.calibration.format for c in cells if c.calibration.sources == ["esnli"]} == {"icl", "zero-shot",
-                                                                                         "icl-cot"}
+    assert (
+        len(sets) >= 10 and {"C4", "Pile", "RedPajama", "GSM8K", "e-SNLI", "CSQA", "ellipses", "self-generated"} <= sets
+    )
+    assert {c.calibration.format for c in cells if c.calibration.sources == ["gsm8k"]} == {
+        "icl",
+        "zero-shot",
+        "icl-cot",
+    }
+    assert {c.calibration.format for c in cells if c.calibration.sources == ["esnli"]} == {
+        "icl",
+        "zero-shot",
+        "icl-cot",
+    }
     assert {c.seed for c in cells} == {0, 1, 2}
     assert len({c.nsamples for c in cells}) >= 4 and len({c.seqlen for c in cells}) >= 4
     assert {c.method.method for c in cells} == {"Wanda", "SparseGPT"}

@@ -76,8 +76,11 @@ def test_grid_prunes_once_per_cell_resumes_after_a_crash_and_tabulates_seeds(tin
     assert [c.title for c in summary.columns] == ["c4", "Random"]
     row = next(r for r in summary.rows if (r.task, r.metric) == ("wikitext", "ppl"))
     for column in summary.columns:
-        values = [next(x["value"] for x in r["results"] if (x["task"], x["metric"]) == ("wikitext", "ppl"))
-                  for r in records if r["kind"] == "cell" and r["labels"]["calibration"] == column.key[1]]
+        values = [
+            next(x["value"] for x in r["results"] if (x["task"], x["metric"]) == ("wikitext", "ppl"))
+            for r in records
+            if r["kind"] == "cell" and r["labels"]["calibration"] == column.key[1]
+        ]
         assert len(values) == 2
         mean = sum(values) / 2
         two_std = 2 * (sum((v - mean) ** 2 for v in values) / (len(values) - 1)) ** 0.5  # sample std, ddof=1
@@ -117,8 +120,11 @@ def test_unavailable_calibration_data_is_skipped_and_retried(tiny_spec, monkeypa
 def test_a_pool_too_small_stops_the_study_before_any_pruning(tiny_spec, monkeypatch):
     tiny_spec.grid.nsamples = [400]  # the tiny c4 holds ~40 documents of ~100 tokens
     counting = Counting(monkeypatch)
-    with pytest.raises(ValueError, match=r"grid.nsamples/grid.seqlen: calibration set 'c4' \(c4\) holds \d+ tokens, "
-                                         r"fewer than 400 x 32 = 12800 .*allow_overlap"):
+    with pytest.raises(
+        ValueError,
+        match=r"grid.nsamples/grid.seqlen: calibration set 'c4' \(c4\) holds \d+ tokens, "
+        r"fewer than 400 x 32 = 12800 .*allow_overlap",
+    ):
         run_study(tiny_spec)
     assert counting.prunes == [] and counting.dense_evaluations == 0
     tiny_spec.grid.calibration[0].options = {"allow_overlap": True}

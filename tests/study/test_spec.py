@@ -10,10 +10,15 @@ STUDIES = sorted((Path(__file__).resolve().parents[2] / "calibprune" / "configs"
 
 
 def grid(**overrides) -> dict:
-    data = {"grid": {"calibration": [{"sources": ["c4"]}, {"sources": ["gsm8k"], "format": "zero-shot"}],
-                     "methods": [{"method": "Wanda"}, {"method": "SparseGPT", "sparsity_type": "2:4"},
-                                 {"method": "Magnitude"}],
-                     "nsamples": [8, 16], "seqlen": 64, "seeds": [0, 1, 2]}}
+    data = {
+        "grid": {
+            "calibration": [{"sources": ["c4"]}, {"sources": ["gsm8k"], "format": "zero-shot"}],
+            "methods": [{"method": "Wanda"}, {"method": "SparseGPT", "sparsity_type": "2:4"}, {"method": "Magnitude"}],
+            "nsamples": [8, 16],
+            "seqlen": 64,
+            "seeds": [0, 1, 2],
+        }
+    }
     data["grid"].update(overrides)
     return data
 
@@ -89,17 +94,24 @@ def test_per_task_limits_override_the_limit():
 
 
 def test_method_subsets_and_scans_add_cells_once():
-    data = grid(methods=[{"method": "Wanda"}, {"method": "SparseGPT", "calibration": ["c4"]}], nsamples=[8],
-                seeds=[0, 1], scans=[{"calibration": "c4", "nsamples": [4, 8, 32]}, {"calibration": "c4",
-                                                                                     "seqlen": [32, 64]}])
+    data = grid(
+        methods=[{"method": "Wanda"}, {"method": "SparseGPT", "calibration": ["c4"]}],
+        nsamples=[8],
+        seeds=[0, 1],
+        scans=[{"calibration": "c4", "nsamples": [4, 8, 32]}, {"calibration": "c4", "seqlen": [32, 64]}],
+    )
     cells = expand_cells(spec_from_dict(data))
     wanda = [c for c in cells if c.method.method == "Wanda"]
     sparsegpt = [c for c in cells if c.method.method == "SparseGPT"]
     # grid: 2 sets x 2 seeds; scans on c4: nsamples 4 and 32 (8 is the grid's), seqlen 32 (64 is the grid's)
     assert len(wanda) == 4 + 2 * 2 + 2 and len(sparsegpt) == 2 + 2 * 2 + 2
     assert {c.calibration.label for c in sparsegpt} == {"c4"}
-    assert {(c.nsamples, c.seqlen) for c in wanda if c.calibration.label == "c4"} == {(8, 64), (4, 64), (32, 64),
-                                                                                     (8, 32)}
+    assert {(c.nsamples, c.seqlen) for c in wanda if c.calibration.label == "c4"} == {
+        (8, 64),
+        (4, 64),
+        (32, 64),
+        (8, 32),
+    }
     assert len({c.cell_id for c in cells}) == len(cells) and [c.index for c in cells] == list(range(len(cells)))
     data["grid"]["scans"][0]["methods"] = ["Wanda 50%"]
     assert len(expand_cells(spec_from_dict(data))) == len(cells) - 2 * 2  # SparseGPT's nsamples scan dropped

@@ -11,28 +11,63 @@ from tests.conftest import shared_source
 
 RECORDS = {
     "gsm8k": {"question": "Tom has 3 apples and buys 5. How many?", "answer": "He has 3+5 = <<3+5=8>>8.\n#### 8"},
-    "svamp": {"ID": "x", "Body": "Tom has 3 apples.", "Question": "How many after buying 5?",
-              "Equation": "( 3.0 + 5.0 )", "Answer": 8.0, "Type": "Addition"},
+    "svamp": {
+        "ID": "x",
+        "Body": "Tom has 3 apples.",
+        "Question": "How many after buying 5?",
+        "Equation": "( 3.0 + 5.0 )",
+        "Answer": 8.0,
+        "Type": "Addition",
+    },
     "mawps": {"id": "x", "question": "Tom has 3 apples and buys 5. How many?", "expression": "3+5", "result": "8.0"},
-    "esnli": {"premise": "A dog runs.", "hypothesis": "An animal moves.", "label": 0,
-              "explanation_1": "a dog is an animal .", "explanation_2": "", "explanation_3": ""},
+    "esnli": {
+        "premise": "A dog runs.",
+        "hypothesis": "An animal moves.",
+        "label": 0,
+        "explanation_1": "a dog is an animal .",
+        "explanation_2": "",
+        "explanation_3": "",
+    },
     "anli_r1": {"uid": "u", "premise": "P.", "hypothesis": "H.", "label": 2, "reason": "I fooled it."},
     "anli_r2": {"uid": "u", "premise": "P.", "hypothesis": "H.", "label": 1, "reason": ""},
     "anli_r3": {"uid": "u", "premise": "P.", "hypothesis": "H.", "label": 0, "reason": ""},
     "rte": {"premise": "P.", "hypothesis": "H.", "idx": 0, "label": 1},
     "boolq": {"question": "is the sky blue", "passage": "The sky is blue.", "answer": True, "title": "Sky"},
-    "commonsense_qa": {"id": "x", "question": "Where?", "question_concept": "c",
-                       "choices": {"label": list("ABCDE"), "text": ["a", "b", "c", "d", "e"]}, "answerKey": "C",
-                       "explanation": "c is where"},
-    "race": {"example_id": "x", "article": "Text.", "question": "What?", "options": ["a", "b", "c", "d"],
-             "answer": "D"},
+    "commonsense_qa": {
+        "id": "x",
+        "question": "Where?",
+        "question_concept": "c",
+        "choices": {"label": list("ABCDE"), "text": ["a", "b", "c", "d", "e"]},
+        "answerKey": "C",
+        "explanation": "c is where",
+    },
+    "race": {
+        "example_id": "x",
+        "article": "Text.",
+        "question": "What?",
+        "options": ["a", "b", "c", "d"],
+        "answer": "D",
+    },
     "winogrande": {"sentence": "Ian ate because _ was hungry.", "option1": "Ian", "option2": "Dennis", "answer": "1"},
     "wmt14": {"translation": {"en": "Hello.", "fr": "Bonjour."}},
     "iwslt": {"translation": {"en": "Thanks.", "fr": "Merci."}},
 }
-GOLD = {"gsm8k": "8", "svamp": "8", "mawps": "8", "esnli": "entailment", "anli_r1": "contradiction",
-        "anli_r2": "neutral", "anli_r3": "entailment", "rte": "no", "boolq": "yes", "commonsense_qa": "C",
-        "race": "D", "winogrande": "Ian", "wmt14": "Bonjour.", "iwslt": "Merci."}
+GOLD = {
+    "gsm8k": "8",
+    "svamp": "8",
+    "mawps": "8",
+    "esnli": "entailment",
+    "anli_r1": "contradiction",
+    "anli_r2": "neutral",
+    "anli_r3": "entailment",
+    "rte": "no",
+    "boolq": "yes",
+    "commonsense_qa": "C",
+    "race": "D",
+    "winogrande": "Ian",
+    "wmt14": "Bonjour.",
+    "iwslt": "Merci.",
+}
 WITH_RATIONALE = {"gsm8k", "svamp", "mawps", "esnli", "commonsense_qa"}
 
 
@@ -118,8 +153,11 @@ def test_load_records_falls_back_to_the_hub_with_the_study_ids(tmp_path, monkeyp
     assert load_records(get_task("race"), "test", str(tmp_path), limit=2) == [RECORDS["race"]] * 2
     load_records(get_task("anli_r2"), "train", None)
     load_records(get_task("wmt14"), "train", None)
-    assert calls == [("ehovy/race", "all", "test", False), ("facebook/anli", None, "train_r2", False),
-                     ("wmt/wmt14", "fr-en", "train", True)]
+    assert calls == [
+        ("ehovy/race", "all", "test", False),
+        ("facebook/anli", None, "train_r2", False),
+        ("wmt/wmt14", "fr-en", "train", True),
+    ]
 
 
 def test_offline_without_local_copy_says_how_to_get_one(tmp_path, monkeypatch):

@@ -60,8 +60,11 @@ class SourceOptions:
     def __post_init__(self) -> None:
         if self.format not in FORMATS:
             raise ValueError(f"--format must be one of {', '.join(FORMATS)}, got {self.format!r}")
-        for flag, value in (("--num_incontext", self.num_incontext), ("--num_cot_steps", self.num_cot_steps),
-                            ("--data_seqlen", self.data_seqlen)):
+        for flag, value in (
+            ("--num_incontext", self.num_incontext),
+            ("--num_cot_steps", self.num_cot_steps),
+            ("--data_seqlen", self.data_seqlen),
+        ):
             if value is not None and (not isinstance(value, int) or value <= 0):
                 raise ValueError(f"{flag} must be a positive integer, got {value!r}")
         if self.num_cot_steps is not None and self.format != "icl-cot":

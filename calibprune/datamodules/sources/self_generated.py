@@ -61,8 +61,13 @@ class SelfGeneratedSource(CalibrationSource):
         device = next(model.parameters()).device
         chunks, losses = [], []
         batches = math.ceil(candidates / self.batch_size)
-        bar = tqdm(total=batches * (length - 1), desc=f"generating calibration text ({candidates} sequences)",
-                   unit="tok", disable=rank_zero_only.rank != 0, mininterval=bar_interval())
+        bar = tqdm(
+            total=batches * (length - 1),
+            desc=f"generating calibration text ({candidates} sequences)",
+            unit="tok",
+            disable=rank_zero_only.rank != 0,
+            mininterval=bar_interval(),
+        )
         with bar, torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
             for first in range(0, candidates, self.batch_size):

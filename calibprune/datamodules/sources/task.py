@@ -55,8 +55,13 @@ class TaskSource(CalibrationSource):
         self._lengths = {}
         rows = [self._row(context, pool, stream) for _ in range(nsamples)]
         if stream.rounds > 1:
-            log.warning("%s: %d sequences drew from the %d usable examples %d times over: examples repeat",
-                        self.task.name, nsamples, len(pool), stream.rounds)
+            log.warning(
+                "%s: %d sequences drew from the %d usable examples %d times over: examples repeat",
+                self.task.name,
+                nsamples,
+                len(pool),
+                stream.rounds,
+            )
         return pad_rows(rows, context.seqlen, pad_id(context.tokenizer))
 
     def pool(self, data_dir: str | None) -> list[Example]:

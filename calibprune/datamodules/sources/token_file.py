@@ -9,8 +9,10 @@ import torch
 from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.datamodules.sources.base import CalibrationSource, SourceContext
 
-ACCEPTED = ("accepted: a torch.save'd integer tensor [n, seqlen] of token ids, or a dict with 'input_ids' "
-            "(and 'attention_mask')")
+ACCEPTED = (
+    "accepted: a torch.save'd integer tensor [n, seqlen] of token ids, or a dict with 'input_ids' "
+    "(and 'attention_mask')"
+)
 
 
 class TokenFileSource(CalibrationSource):
@@ -41,8 +43,10 @@ class TokenFileSource(CalibrationSource):
             ValueError: naming ``--calibration``.
         """
         if vocab_size is not None and self.max_id >= vocab_size:
-            raise ValueError(f"--calibration: token file {self.path!r} holds id {self.max_id}, beyond the model's "
-                             f"vocabulary of {vocab_size} ids; accepted: ids in [0, {vocab_size})")
+            raise ValueError(
+                f"--calibration: token file {self.path!r} holds id {self.max_id}, beyond the model's "
+                f"vocabulary of {vocab_size} ids; accepted: ids in [0, {vocab_size})"
+            )
 
     def samples(self, context: SourceContext, nsamples: int, generator: torch.Generator) -> CalibrationSamples:
         """Return the first ``nsamples`` rows of the file; a file with fewer rows or another length is an error."""
@@ -81,11 +85,15 @@ def _load(path: str) -> CalibrationSamples:
             shape = tuple(tensor.shape) if isinstance(tensor, torch.Tensor) else type(tensor).__name__
             raise ValueError(f"--calibration: {name} of token file {path!r} is {shape}, not [n, seqlen]; {ACCEPTED}")
         if tensor.is_floating_point() or tensor.is_complex() or tensor.dtype == torch.bool:
-            raise ValueError(f"--calibration: {name} of token file {path!r} holds {tensor.dtype} values, not integer "
-                             f"token ids; {ACCEPTED}")
+            raise ValueError(
+                f"--calibration: {name} of token file {path!r} holds {tensor.dtype} values, not integer "
+                f"token ids; {ACCEPTED}"
+            )
     if ids.shape != mask.shape:
-        raise ValueError(f"--calibration: token file {path!r}: input_ids {tuple(ids.shape)} and attention_mask "
-                         f"{tuple(mask.shape)} differ in shape")
+        raise ValueError(
+            f"--calibration: token file {path!r}: input_ids {tuple(ids.shape)} and attention_mask "
+            f"{tuple(mask.shape)} differ in shape"
+        )
     if ids.numel() and int(ids.min()) < 0:
         raise ValueError(f"--calibration: token file {path!r} holds negative ids ({int(ids.min())}); {ACCEPTED}")
     if mask.numel() and not bool(((mask == 0) | (mask == 1)).all()):
