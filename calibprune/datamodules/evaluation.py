@@ -49,6 +49,12 @@ def _as_list(items: list[Any]) -> list[Any]:
     return items
 
 
+def _indexed_windows(items: list[tuple[int, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """Perplexity windows stacked, with their positions in the corpus (so item order survives sharding)."""
+    indices, windows = zip(*items, strict=True)
+    return torch.tensor(indices), torch.stack(windows)
+
+
 class EvaluationDataModule(pl.LightningDataModule):
     """What to evaluate: perplexity corpora and downstream tasks, how many items, how many exemplars.
 
@@ -166,6 +172,8 @@ class EvaluationDataModule(pl.LightningDataModule):
     @override
     def transfer_batch_to_device(self, batch: Any, device: torch.device, dataloader_idx: int) -> Any:
         """Move window tensors; request lists stay Python lists (scorers pad them on the model's device)."""
+        if isinstance(batch, tuple):  # (window indices, windows)
+            return tuple(part.to(device) for part in batch)
         return batch.to(device) if isinstance(batch, torch.Tensor) else batch
 
     @override
@@ -186,8 +194,11 @@ class EvaluationDataModule(pl.LightningDataModule):
                     list(range(i, min(i + self.batch_size, len(plan.items))))
                     for i in range(0, len(plan.items), self.batch_size)
                 ]
-            collate = None if plan.kind == "perplexity" else _as_list
-            loaders.append(DataLoader(plan.items, batch_sampler=self._shard(batches), collate_fn=collate))
+            if plan.kind == "perplexity":
+                items, collate = list(enumerate(plan.items)), _indexed_windows
+            else:
+                items, collate = plan.items, _as_list
+            loaders.append(DataLoader(items, batch_sampler=self._shard(batches), collate_fn=collate))
         return loaders
 
     def _shard(self, batches: list[list[int]]) -> list[list[int]]:

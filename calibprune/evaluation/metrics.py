@@ -94,7 +94,7 @@ class PerItemValues(Metric):
         Raises:
             ValueError: when an item index was recorded twice.
         """
-        if not self.values:
+        if isinstance(self.values, list) and not self.values:  # after a multi-device sync the states are tensors
             return []
         indices = torch.cat(self.indices) if isinstance(self.indices, list) else self.indices
         values = torch.cat(self.values) if isinstance(self.values, list) else self.values

@@ -171,7 +171,8 @@ def test_two_process_evaluate_scores_every_item_once(tmp_path, tiny_llama_dir, e
             str(output),
             *extra,
         ]
-        subprocess.run(cmd, check=True, capture_output=True, timeout=300, cwd=tmp_path)
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, cwd=tmp_path)
+        assert done.returncode == 0, done.stderr[-3000:]
         documents[name] = json.loads(output.read_text())
     single, ddp = (next(iter(documents[name]["results"].values())) for name in ("single", "ddp"))
     task = tasks.strip("[]")

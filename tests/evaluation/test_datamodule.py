@@ -40,8 +40,9 @@ def test_one_dataloader_per_task_longest_items_first(local_data, tokenizer):
     )
     dm.connect(tokenizer)
     windows, boolq, gsm8k = dm.test_dataloader()
-    first = next(iter(windows))
+    indices, first = next(iter(windows))
     assert isinstance(first, torch.Tensor) and first.shape == (4, 32)
+    assert indices.tolist() == [0, 1, 2, 3]
     items = [item for batch in boolq for item in batch]
     assert len(items) == 5 and all(isinstance(i, ChoiceRequest) for i in items)
     assert [i.length for i in items] == sorted((i.length for i in items), reverse=True)

@@ -25,15 +25,15 @@ class PerplexityScorer(Scorer):
     def __init__(self, plan: EvaluationPlan) -> None:
         super().__init__(plan)
         self.window_nll = PerItemValues()
-        self.windows_seen = 0
         self.tokens_per_window: set[int] = set()
 
     @override
-    def update(self, model: torch.nn.Module, tokenizer: Any, batch: torch.Tensor, max_length: int | None) -> None:
-        """Score a ``[batch, seqlen]`` tensor of windows (the loader keeps window order)."""
-        nll, tokens = window_nll(model, batch)
-        indices = list(range(self.windows_seen, self.windows_seen + len(nll)))
-        self.windows_seen += len(nll)
+    def update(
+        self, model: torch.nn.Module, tokenizer: Any, batch: tuple[torch.Tensor, torch.Tensor], max_length: int | None
+    ) -> None:
+        """Score ``(indices, windows)``: a ``[batch, seqlen]`` tensor of windows and their positions in the corpus."""
+        indices, windows = batch
+        nll, tokens = window_nll(model, windows)
         self.tokens_per_window.update(int(t) for t in tokens)
         self.window_nll.update(indices, nll.double() / tokens.double())
 
