@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import re
-import resource
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -24,8 +23,11 @@ def reset_peak() -> None:
 
 
 def peak_kib() -> int:
-    """Highest resident memory since the last :func:`reset_peak`, in KiB."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    """Highest resident memory since the last :func:`reset_peak`, in KiB.
+
+    ``VmHWM``, which ``clear_refs`` resets; ``getrusage``'s ``ru_maxrss`` is not reset and kept the loading peak.
+    """
+    return rss_kib("VmHWM")
 
 
 @torch.no_grad()
