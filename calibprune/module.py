@@ -195,6 +195,7 @@ class PruningModule(pl.LightningModule):
             total=len(blocks),
             disable=not _is_rank_zero(),
             mininterval=bar_interval(),
+            maxinterval=bar_interval(),
         )
         for index in bar:
             block = blocks[index]

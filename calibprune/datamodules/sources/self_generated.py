@@ -67,6 +67,7 @@ class SelfGeneratedSource(CalibrationSource):
             unit="tok",
             disable=rank_zero_only.rank != 0,
             mininterval=bar_interval(),
+            maxinterval=bar_interval(),
         )
         with bar, torch.random.fork_rng(devices=[device] if device.type == "cuda" else []):
             torch.manual_seed(seed)
