@@ -42,7 +42,7 @@ def ground_truth(study_dir: str | Path, targets: list[str]) -> tuple[Truth, floa
     truth: Truth = {}
     seconds, labels = 0.0, {}
     for record in read_records(study_dir):
-        seconds += sum(record.get("timings", {}).values())
+        seconds += sum(v for v in record.get("timings", {}).values() if isinstance(v, (int, float)))  # not tasks_s
         if record["kind"] != "cell":
             continue
         spec = candidate_spec(record["params"]["calibration"])
