@@ -265,9 +265,10 @@ class PruningTrainer(Trainer):
         *,
         candidates: list[str] | None = None,
         targets: list[str] | None = None,
-        proxy: str = "reconstruction",
+        proxy: str = "combined",
+        all_proxies: bool = False,
         blocks: int = 2,
-        target_windows: int = 8,
+        target_windows: int = 16,
         target_offset: int = 0,
         bootstrap: int = 200,
         output_dir: str | None = "advice",
@@ -287,8 +288,10 @@ class PruningTrainer(Trainer):
             candidates: calibration sets to rank: ``--calibration`` sources, ``+`` for a mixture, ``@format`` for
                 task layouts, e.g. ``[c4, pile, self, c4+gsm8k, gsm8k@zero-shot]``.
             targets: what the pruned model must serve: perplexity corpora and/or tasks, names as in ``--tasks``.
-            proxy: the ranking proxy: reconstruction (default), statistics, coverage, diversity, lexical,
-                likelihood or combined.
+            proxy: the ranking proxy: combined (default: mean rank of reconstruction and statistics, the best
+                in the validation), reconstruction, statistics, coverage, diversity, lexical or likelihood.
+            all_proxies: also measure every other proxy, for comparison (slower: only what ``proxy`` needs is
+                measured by default).
             blocks: decoder blocks, from the first, pruned with each candidate's statistics by the probe.
             target_windows: target sequences (perplexity windows or task prompts) of ``--data.seqlen`` tokens.
             target_offset: skip the first target windows (e.g. those a later evaluation scores).
@@ -303,6 +306,7 @@ class PruningTrainer(Trainer):
             candidates,
             targets,
             proxy,
+            all_proxies,
             blocks,
             target_windows,
             target_offset,

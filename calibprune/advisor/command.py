@@ -13,7 +13,16 @@ from calibprune.advisor.candidates import Candidate, parse_candidates
 from calibprune.advisor.measure import Measurer
 from calibprune.advisor.ranking import best_probability, percentile_interval
 from calibprune.advisor.report import Advice, AdviceRow, console_text, write_advice
-from calibprune.advisor.scores import DESCRIPTIONS, PROXIES, TARGET_PROXIES, bootstrap, score_table
+from calibprune.advisor.scores import (
+    ALL_PROXIES,
+    DESCRIPTIONS,
+    MEASURING_PARTS,
+    TARGET_PROXIES,
+    bootstrap,
+    measurable,
+    parts_for,
+    score_table,
+)
 from calibprune.advisor.targets import Target, parse_targets
 from calibprune.datamodules.calibration import CalibrationDataModule
 
@@ -26,6 +35,7 @@ class AdviseOptions:
         candidates: the candidate calibration sets.
         targets: what the pruned model must serve.
         proxy: the proxy that ranks.
+        all_proxies: measure every proxy, not only those the ranking proxy needs.
         blocks: decoder blocks probed.
         target_windows: target sequences.
         target_offset: target windows skipped.
@@ -37,6 +47,7 @@ class AdviseOptions:
     candidates: list[Candidate]
     targets: list[Target]
     proxy: str
+    all_proxies: bool
     blocks: int
     target_windows: int
     target_offset: int
@@ -50,6 +61,7 @@ class AdviseOptions:
         candidates: list[str] | None,
         targets: list[str] | None,
         proxy: str,
+        all_proxies: bool,
         blocks: int,
         target_windows: int,
         target_offset: int,
@@ -69,9 +81,8 @@ class AdviseOptions:
             except ValueError as err:
                 reason = str(err).removeprefix("--calibration: ")
                 raise ValueError(f"--candidates {candidate.spec}: {reason}") from None
-        names = [*PROXIES, "combined"]
-        if proxy not in names:
-            raise ValueError(f"--proxy: unknown proxy {proxy!r}; accepted: {', '.join(names)}")
+        if proxy not in ALL_PROXIES:
+            raise ValueError(f"--proxy: unknown proxy {proxy!r}; accepted: {', '.join(ALL_PROXIES)}")
         for flag, value, low in (
             ("--blocks", blocks, 1),
             ("--target_windows", target_windows, 2),
@@ -83,7 +94,16 @@ class AdviseOptions:
         if output_dir and Path(output_dir).exists() and not overwrite and any(Path(output_dir).glob("advice.*")):
             raise FileExistsError(f"--output_dir {output_dir} already holds an advice; pass --overwrite true")
         return cls(
-            parsed, parse_targets(targets), proxy, blocks, target_windows, target_offset, bootstrap, output_dir, plot
+            parsed,
+            parse_targets(targets),
+            proxy,
+            bool(all_proxies),
+            blocks,
+            target_windows,
+            target_offset,
+            bootstrap,
+            output_dir,
+            plot,
         )
 
 
@@ -95,12 +115,14 @@ def run_advice(
     module.configure_model()
     module.model.eval()
     loaded = time.perf_counter()
-    measurer = Measurer(module, trainer, method, template, options.blocks)
+    parts = frozenset(MEASURING_PARTS) if options.all_proxies else parts_for([options.proxy])
+    proxies = measurable(parts)
+    measurer = Measurer(module, trainer, method, template, options.blocks, parts=parts)
     states = [measurer.target(t, options.target_windows, options.target_offset) for t in options.targets]
     targeted = time.perf_counter()
     measures = [measurer.candidate(c, states) for c in options.candidates]
-    table, by_target = score_table(measures, states)
-    draws = bootstrap(measures, states, options.bootstrap, template.seed) if options.bootstrap else []
+    table, by_target = score_table(measures, states, proxies=proxies)
+    draws = bootstrap(measures, states, options.bootstrap, template.seed, proxies=proxies) if options.bootstrap else []
     proxy = options.proxy
     scores = table[proxy]
     samples = torch.tensor([d[proxy] for d in draws], dtype=torch.float64) if draws else None
@@ -121,10 +143,14 @@ def run_advice(
                     for t in by_target
                 },
                 details={
-                    "moving_ttr": m.lexical,
-                    "zipf_exponent": m.zipf,
-                    "min_k_logprob": m.min_k,
-                    "effective_rank": m.diversity,
+                    name: value
+                    for name, value in (
+                        ("moving_ttr", m.lexical),
+                        ("zipf_exponent", m.zipf),
+                        ("min_k_logprob", m.min_k),
+                        ("effective_rank", m.diversity),
+                    )
+                    if value == value  # measured (not NaN)
                 },
                 seconds=sum(m.timings.values()),
             )
@@ -133,7 +159,7 @@ def run_advice(
     for position, row in enumerate(rows, start=1):
         row.rank = position
     seconds = {"load": loaded - start, "targets": targeted - loaded, "total": time.perf_counter() - start}
-    for part in ("sample", "lexical", "capture", "dense_pass", "prune_probe", "likelihood"):
+    for part in ("sample", *MEASURING_PARTS):
         seconds[part] = sum(m.timings.get(part, 0.0) for m in measures)
     settings = {
         "model": str(module.model_name),
@@ -148,6 +174,7 @@ def run_advice(
         "target_windows": options.target_windows,
         "target_offset": options.target_offset,
         "bootstrap": options.bootstrap,
+        "measured": list(proxies),
         "proxy_meaning": DESCRIPTIONS[proxy],
     }
     advice = Advice(proxy, [t.name for t in options.targets], settings, rows, seconds)

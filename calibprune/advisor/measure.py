@@ -107,6 +107,8 @@ class Measurer:
         blocks: decoder blocks probed, from the first.
         min_k: the fraction of lowest token log-probabilities of Min-K%.
         likelihood_samples: candidate sequences the dense model scores for Min-K%.
+        parts: the measuring parts to run (``lexical``, ``capture``, ``dense_pass``, ``prune_probe``,
+            ``likelihood``; default: all); a proxy whose parts are skipped is not measured.
     """
 
     def __init__(
@@ -118,11 +120,17 @@ class Measurer:
         blocks: int,
         min_k: float = 0.2,
         likelihood_samples: int = 4,
+        parts: frozenset[str] | None = None,
     ) -> None:
         self.module, self.trainer, self.method, self.template = module, trainer, method, template
         self.probe = BlockProbe(module, blocks, template.batch_size)
         self.min_k, self.likelihood_samples = min_k, likelihood_samples
         self.generator = torch.Generator().manual_seed(template.seed)
+        self.parts = frozenset(parts) if parts is not None else None
+
+    def runs(self, part: str) -> bool:
+        """Whether the measuring ``part`` runs."""
+        return self.parts is None or part in self.parts
 
     def target(self, target: Target, count: int, offset: int) -> TargetState:
         """Sequences of the target, their dense hidden states and statistics in the probed blocks."""
@@ -144,46 +152,51 @@ class Measurer:
         samples = data.build_samples()
         out.timings["sample"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        tokens = real_tokens(samples.input_ids, samples.attention_mask)
-        out.lexical, out.zipf = moving_type_token_ratio(tokens), zipf_exponent(tokens)
-        out.timings["lexical"] = time.perf_counter() - clock
+        if self.runs("lexical"):
+            clock = time.perf_counter()
+            tokens = real_tokens(samples.input_ids, samples.attention_mask)
+            out.lexical, out.zipf = moving_type_token_ratio(tokens), zipf_exponent(tokens)
+            out.timings["lexical"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        inputs = self.probe.inputs(samples)
-        out.timings["capture"] = time.perf_counter() - clock
+        if self.runs("dense_pass") or self.runs("prune_probe"):
+            clock = time.perf_counter()
+            inputs = self.probe.inputs(samples)
+            out.timings["capture"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        out.statistics = NormRecorder()
-        hidden = self.probe.run(inputs, out.statistics)
-        acts, _ = _real_rows(hidden, inputs, COVERAGE_TOKENS, self.generator)
-        out.diversity = effective_rank(acts)
-        for state in targets:
-            out.coverage[state.target.name] = coverage_distance(acts, state.tokens)
-        del hidden
-        out.timings["dense_pass"] = time.perf_counter() - clock
-
-        clock = time.perf_counter()
-        try:
-            self.probe.prune(inputs, self.trainer, self.method)
+        if self.runs("dense_pass"):
+            clock = time.perf_counter()
+            out.statistics = NormRecorder()
+            hidden = self.probe.run(inputs, out.statistics)
+            acts, _ = _real_rows(hidden, inputs, COVERAGE_TOKENS, self.generator)
+            out.diversity = effective_rank(acts)
             for state in targets:
-                pruned = self.probe.run(state.inputs)
-                out.reconstruction[state.target.name] = torch.cat(
-                    [
-                        relative_error(d, p, b.token_mask).cpu()
-                        for d, p, b in zip(state.dense, pruned, state.inputs, strict=True)
-                    ]
-                )
-        finally:
-            self.probe.restore()
-        out.timings["prune_probe"] = time.perf_counter() - clock
+                out.coverage[state.target.name] = coverage_distance(acts, state.tokens)
+            del hidden
+            out.timings["dense_pass"] = time.perf_counter() - clock
 
-        clock = time.perf_counter()
-        subset = type(samples)(
-            samples.input_ids[: self.likelihood_samples], samples.attention_mask[: self.likelihood_samples]
-        )
-        out.min_k = min_k_percent(sequence_log_probs(self.module, subset, self.template.batch_size), self.min_k)
-        out.timings["likelihood"] = time.perf_counter() - clock
+        if self.runs("prune_probe"):
+            clock = time.perf_counter()
+            try:
+                self.probe.prune(inputs, self.trainer, self.method)
+                for state in targets:
+                    pruned = self.probe.run(state.inputs)
+                    out.reconstruction[state.target.name] = torch.cat(
+                        [
+                            relative_error(d, p, b.token_mask).cpu()
+                            for d, p, b in zip(state.dense, pruned, state.inputs, strict=True)
+                        ]
+                    )
+            finally:
+                self.probe.restore()
+            out.timings["prune_probe"] = time.perf_counter() - clock
+
+        if self.runs("likelihood"):
+            clock = time.perf_counter()
+            subset = type(samples)(
+                samples.input_ids[: self.likelihood_samples], samples.attention_mask[: self.likelihood_samples]
+            )
+            out.min_k = min_k_percent(sequence_log_probs(self.module, subset, self.template.batch_size), self.min_k)
+            out.timings["likelihood"] = time.perf_counter() - clock
         log.info("advise: %s measured (%.1f s)", candidate.spec, sum(out.timings.values()))
         return out
 

@@ -16,6 +16,30 @@ ALONE_PROXIES = ("diversity", "lexical", "likelihood")
 PROXIES = TARGET_PROXIES + ALONE_PROXIES
 # Proxies whose scores are combined by rank averaging in the ``combined`` proxy.
 COMBINED = ("reconstruction", "statistics")
+ALL_PROXIES = (*PROXIES, "combined")
+# The measuring parts of the advisor each proxy needs, besides loading the model, the targets and the samples.
+PROXY_PARTS = {
+    "reconstruction": ("capture", "prune_probe"),
+    "statistics": ("capture", "dense_pass"),
+    "coverage": ("capture", "dense_pass"),
+    "diversity": ("capture", "dense_pass"),
+    "lexical": ("lexical",),
+    "likelihood": ("likelihood",),
+    "combined": ("capture", "dense_pass", "prune_probe"),
+}
+MEASURING_PARTS = ("lexical", "capture", "dense_pass", "prune_probe", "likelihood")
+
+
+def parts_for(proxies: tuple[str, ...] | list[str]) -> frozenset[str]:
+    """The measuring parts the given proxies need."""
+    return frozenset(part for proxy in proxies for part in PROXY_PARTS[proxy])
+
+
+def measurable(parts: frozenset[str]) -> tuple[str, ...]:
+    """The proxies that the measured ``parts`` give, in the order of :data:`ALL_PROXIES`."""
+    return tuple(p for p in ALL_PROXIES if set(PROXY_PARTS[p]) <= parts)
+
+
 DESCRIPTIONS = {
     "reconstruction": "relative error of the target's hidden states after the first blocks pruned with the candidate",
     "statistics": "RMS distance of centred log Wanda input norms, candidate vs target, over the probed layers",
@@ -67,24 +91,28 @@ ScoreTable = dict[str, list[float]]  # proxy -> one overall score per candidate
 
 
 def score_table(
-    measures: list[CandidateMeasures], states: list[TargetState], rows: dict[str, torch.Tensor] | None = None
+    measures: list[CandidateMeasures],
+    states: list[TargetState],
+    rows: dict[str, torch.Tensor] | None = None,
+    proxies: tuple[str, ...] = ALL_PROXIES,
 ) -> tuple[ScoreTable, dict[str, ScoreTable]]:
-    """Every proxy's overall score per candidate, and per target (target proxies), for one draw of target rows."""
+    """The overall score of ``proxies`` per candidate, and per target, for one draw of target rows."""
     by_target: dict[str, ScoreTable] = {state.target.name: {} for state in states}
     table: ScoreTable = {}
-    for proxy in TARGET_PROXIES:
+    for proxy in (p for p in TARGET_PROXIES if p in proxies):
         for state in states:
             draw = None if rows is None else rows[state.target.name]
             by_target[state.target.name][proxy] = [target_score(proxy, m, state, draw) for m in measures]
         table[proxy] = [overall([by_target[s.target.name][proxy][i] for s in states]) for i in range(len(measures))]
-    for proxy in ALONE_PROXIES:
+    for proxy in (p for p in ALONE_PROXIES if p in proxies):
         table[proxy] = [alone_score(proxy, m) for m in measures]
         for state in states:
             by_target[state.target.name][proxy] = table[proxy]
-    table["combined"] = rank_average({p: table[p] for p in COMBINED})
-    for state in states:
-        scores = by_target[state.target.name]
-        scores["combined"] = rank_average({p: scores[p] for p in COMBINED})
+    if "combined" in proxies:
+        table["combined"] = rank_average({p: table[p] for p in COMBINED})
+        for state in states:
+            scores = by_target[state.target.name]
+            scores["combined"] = rank_average({p: scores[p] for p in COMBINED})
     return table, by_target
 
 
@@ -94,13 +122,14 @@ def bootstrap(
     draws: int,
     seed: int,
     progress: Callable[[int], None] | None = None,
+    proxies: tuple[str, ...] = ALL_PROXIES,
 ) -> list[ScoreTable]:
     """Score tables of ``draws`` paired resamplings (with replacement) of every target's sequences."""
     generator = torch.Generator().manual_seed(seed)
     tables = []
     for draw in range(draws):
         rows = {s.target.name: torch.randint(0, s.sequences, (s.sequences,), generator=generator) for s in states}
-        tables.append(score_table(measures, states, rows)[0])
+        tables.append(score_table(measures, states, rows, proxies)[0])
         if progress is not None:
             progress(draw)
     return tables

@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from calibprune.advisor.ranking import kendall, percentile_interval, spearman, top_k_hit
-from calibprune.advisor.scores import ALONE_PROXIES, PROXIES
+from calibprune.advisor.scores import ALONE_PROXIES, PROXIES, PROXY_PARTS
 from calibprune.study.store import read_records
 
 COMBINED_TARGET = "geomean"
@@ -81,21 +81,10 @@ def predictions(advice: dict[str, Any], proxy: str, target: str) -> dict[str, fl
     return out
 
 
-PART_COSTS = {  # advisor parts each proxy needs, besides loading the model, the targets and the candidates' samples
-    "reconstruction": ("capture", "prune_probe"),
-    "statistics": ("capture", "dense_pass"),
-    "coverage": ("capture", "dense_pass"),
-    "diversity": ("capture", "dense_pass"),
-    "lexical": ("lexical",),
-    "likelihood": ("likelihood",),
-    "combined": ("capture", "dense_pass", "prune_probe"),
-}
-
-
 def proxy_seconds(advice: dict[str, Any], proxy: str) -> float:
     """Seconds one advice run needed for ``proxy`` alone: shared parts plus its own."""
     s = advice["seconds"]
-    return s["load"] + s["targets"] + s["sample"] + sum(s[part] for part in PART_COSTS[proxy])
+    return s["load"] + s["targets"] + s["sample"] + sum(s[part] for part in PROXY_PARTS[proxy])
 
 
 def evaluate_proxy(
@@ -145,7 +134,7 @@ def validate(
         if missing:
             raise ValueError(f"--advice: the advice lacks study candidates {sorted(missing)}")
     generator = torch.Generator().manual_seed(seed)
-    proxies = [*PROXIES, "combined"]
+    proxies = [p for p in (*PROXIES, "combined") if all(p in a["rows"][0]["proxies"] for a in advices)]
     results = {
         target: {p: evaluate_proxy(truth, advices, p, target, draws, generator) for p in proxies}
         for target in [*targets, COMBINED_TARGET]
@@ -229,7 +218,7 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--study", required=True, help="the study's output folder (results*.jsonl)")
     parser.add_argument("--advice", nargs="+", required=True, help="advice.json files, one per advisor run")
     parser.add_argument("--targets", nargs="+", default=["wikitext", "c4"], help="perplexity targets")
-    parser.add_argument("--proxy", default="reconstruction", help="the proxy plotted")
+    parser.add_argument("--proxy", default="combined", help="the proxy plotted")
     parser.add_argument("--output_dir", required=True, help="folder for validation.{md,json,png}")
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap draws")
     options = parser.parse_args(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -96,7 +97,36 @@ def corpus_windows(
         limit: evaluate only the first windows.
     """
     corpus = CORPORA.get(name)
+    token_ids = _corpus_tokens(name, corpus, tokenizer, data_dir)
+    caps = [cap for cap in (corpus.max_windows if corpus else None, limit) if cap is not None]
+    return split_windows(token_ids, seqlen, min(caps, default=None)).clone()
+
+
+# Token ids of the corpora tokenised last in this process: a study or an advisor run evaluates the same corpus
+# with the same tokenizer again and again, and tokenising it (seconds for C4's 1100 documents) is pure waste.
+_TOKEN_CACHE: OrderedDict[tuple[Any, ...], torch.Tensor] = OrderedDict()
+_TOKEN_CACHE_SIZE = 4
+
+
+def _corpus_tokens(name: str, corpus: Corpus | None, tokenizer: Any, data_dir: str | None) -> torch.Tensor:
+    """The corpus's token ids, tokenised once per process, tokenizer and source file (an edited file is re-read)."""
+    source = Path(name) if corpus is None else Path(data_dir or "") / name
+    stamp = tuple((p.name, p.stat().st_mtime_ns, p.stat().st_size) for p in _source_files(source))
+    probe = tuple(tokenizer("Hello world.\n\n A b")["input_ids"])  # special tokens and settings show here
+    key = (name, str(data_dir), stamp, type(tokenizer).__name__, getattr(tokenizer, "name_or_path", None), probe)
+    if key in _TOKEN_CACHE:
+        _TOKEN_CACHE.move_to_end(key)
+        return _TOKEN_CACHE[key]
     text = corpus.text(data_dir) if corpus is not None else local_corpus_text(name)
     token_ids = torch.tensor(tokenizer(text)["input_ids"], dtype=torch.long)
-    caps = [cap for cap in (corpus.max_windows if corpus else None, limit) if cap is not None]
-    return split_windows(token_ids, seqlen, min(caps, default=None))
+    _TOKEN_CACHE[key] = token_ids
+    while len(_TOKEN_CACHE) > _TOKEN_CACHE_SIZE:
+        _TOKEN_CACHE.popitem(last=False)
+    return token_ids
+
+
+def _source_files(source: Path) -> list[Path]:
+    """The local file(s) a corpus is read from (none when it comes from the hub)."""
+    if source.is_file():
+        return [source]
+    return sorted(source.glob("*.jsonl")) if source.is_dir() else []

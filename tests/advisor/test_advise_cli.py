@@ -58,9 +58,11 @@ def advise_args(model, target, *extra):
 
 
 def test_advise_ranks_writes_every_format(capsys, tiny_llama_dir, target_file, in_tmp_dir):
-    code, out, err = run_cli(capsys, *advise_args(tiny_llama_dir, target_file, "--output_dir", "advice"))
+    code, out, err = run_cli(
+        capsys, *advise_args(tiny_llama_dir, target_file, "--output_dir", "advice", "--all_proxies", "true")
+    )
     assert code == 0, err
-    assert "calibration advice for" in out and "reconstruction" in out
+    assert "calibration advice for" in out and "combined" in out
     folder = in_tmp_dir / "advice"
     assert {p.name for p in folder.iterdir()} == {"advice.md", "advice.csv", "advice.json", "advice.png"}
     advice = json.loads((folder / "advice.json").read_text())
@@ -91,6 +93,28 @@ def test_advise_ranks_writes_every_format(capsys, tiny_llama_dir, target_file, i
     # Same command again: refused, the advice is kept.
     code, _, err = run_cli(capsys, *advise_args(tiny_llama_dir, target_file, "--output_dir", "advice"))
     assert code == 2 and "--output_dir" in err and "--overwrite true" in err
+
+
+def test_advise_measures_only_what_the_proxy_needs(capsys, tiny_llama_dir, target_file, in_tmp_dir):
+    """The default proxy (combined) skips the likelihood, lexical passes; its ranking equals the full run's."""
+    code, _, err = run_cli(capsys, *advise_args(tiny_llama_dir, target_file, "--output_dir", "few"))
+    assert code == 0, err
+    few = json.loads((in_tmp_dir / "few" / "advice.json").read_text())
+    code, _, err = run_cli(
+        capsys, *advise_args(tiny_llama_dir, target_file, "--output_dir", "all", "--all_proxies", "true")
+    )
+    assert code == 0, err
+    full = json.loads((in_tmp_dir / "all" / "advice.json").read_text())
+    assert few["proxy"] == "combined"
+    assert few["settings"]["measured"] == ["reconstruction", "statistics", "coverage", "diversity", "combined"]
+    assert few["seconds"]["likelihood"] == 0 and few["seconds"]["lexical"] == 0
+    assert full["seconds"]["likelihood"] > 0
+    by_name = {r["candidate"]: r for r in full["rows"]}
+    for row in few["rows"]:
+        assert set(row["proxies"]) == set(few["settings"]["measured"])
+        for proxy, value in row["proxies"].items():
+            assert value == pytest.approx(by_name[row["candidate"]]["proxies"][proxy], rel=1e-6)
+    assert [r["candidate"] for r in few["rows"]] == [r["candidate"] for r in full["rows"]]
 
 
 BAD = {
