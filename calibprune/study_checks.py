@@ -69,17 +69,7 @@ def check_study(spec: Any) -> None:
     spec.validate()
     evaluation = spec.evaluation
     with renamed_flags(_EVALUATION_FLAGS):
-        EvaluationDataModule(
-            tasks=list(evaluation.tasks),
-            seqlen=evaluation.seqlen,
-            batch_size=evaluation.batch_size,
-            limit=evaluation.limit,
-            num_fewshot=evaluation.num_fewshot,
-            seed=evaluation.seed,
-            rationale=evaluation.rationale,
-            max_new_tokens=evaluation.max_new_tokens,
-            data_dir=spec.data_dir,
-        )
+        EvaluationDataModule.from_options(list(evaluation.tasks), evaluation.options(spec.data_dir))
     unknown = sorted(set(evaluation.limits) - set(evaluation.tasks))
     if unknown:
         raise ValueError(

@@ -10,11 +10,13 @@ from torch.utils.data import DataLoader
 
 from calibprune.callbacks.base import find_pruning_method
 from calibprune.checks import check_causal_lm, check_prune_options
+from calibprune.cli_errors import renamed_flags
 from calibprune.comparison import EVAL_FLAGS, DenseVsPruned
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.datamodules.evaluation import EvaluationDataModule, default_window
+from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.api import run_evaluation
 from calibprune.evaluation.module import EvaluationModule
+from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.results import TaskResult
 from calibprune.module import PruningModule
 from calibprune.report import sparsity_report
@@ -45,7 +47,7 @@ class PruningTrainer(Trainer):
         tasks: list[str] | None = None,
         eval_limit: int | None = None,
         eval_seqlen: int | None = None,
-        eval_batch_size: int = 8,
+        eval_batch_size: int = EvaluationOptions.batch_size,
         skip_dense_eval: bool = False,
         output: str | None = None,
     ) -> dict[str, Any]:
@@ -157,15 +159,9 @@ class PruningTrainer(Trainer):
                 "and run `calibprune evaluate --model DIR` instead"
             )
         data_dir = datamodule.data_dir if datamodule is not None else None
-        return DenseVsPruned(
-            tasks,
-            seqlen=seqlen,
-            batch_size=batch_size,
-            limit=limit,
-            data_dir=data_dir,
-            device=self.strategy.root_device,
-            flags=EVAL_FLAGS,
-        )
+        with renamed_flags(EVAL_FLAGS):
+            options = EvaluationOptions(seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir)
+        return DenseVsPruned(tasks, options, device=self.strategy.root_device, flags=EVAL_FLAGS)
 
     def evaluate(
         self, model: EvaluationModule, datamodule: EvaluationDataModule, output: str | None = None
@@ -183,17 +179,16 @@ class PruningTrainer(Trainer):
         summary = RunSummary("evaluate")
         model.configure_model()
         check_causal_lm(model.model, repr(model.model_name))
-        if datamodule.seqlen is None:
-            datamodule.seqlen = default_window(model.max_length)
+        datamodule.options = options = datamodule.options.fit_window(model.max_length)
         summary.describe_model(model.model_name, model.model)
         summary.hparams.update(
             tasks=datamodule.tasks,
-            seqlen=datamodule.seqlen,
-            limit=datamodule.limit,
-            num_fewshot=datamodule.num_fewshot,
-            seed=datamodule.seed,
+            seqlen=options.seqlen,
+            limit=options.limit,
+            num_fewshot=options.num_fewshot,
+            seed=options.seed,
         )
-        summary.facts["evaluation"] = describe_evaluation(datamodule)
+        summary.facts["evaluation"] = options.describe(datamodule.tasks)
         connector = self._accelerator_connector
         sampler, connector.use_distributed_sampler = connector.use_distributed_sampler, False
         try:  # the datamodule shards the items itself, each exactly once (a DistributedSampler repeats some)
@@ -314,12 +309,6 @@ class PruningTrainer(Trainer):
         )
         method = find_pruning_method(self.callbacks)
         return run_advice(self, model, method, datamodule, options)
-
-
-def describe_evaluation(datamodule: EvaluationDataModule) -> str:
-    """The evaluation line of the summary: tasks, perplexity window, limit."""
-    limit = f", first {datamodule.limit} items" if datamodule.limit else ""
-    return f"{', '.join(datamodule.tasks)}; perplexity window {datamodule.seqlen} tokens{limit}"
 
 
 def without_calibration(world_size: int) -> DataLoader:
