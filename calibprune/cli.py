@@ -30,10 +30,10 @@ from calibprune.console import StageProgressBar, quiet_console
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
+from calibprune.jobs import CalibpruneTrainer
 from calibprune.loggers import discard_run, run_logger
 from calibprune.module import PruningModule
 from calibprune.tasks.records import DataUnavailableError
-from calibprune.trainer import PruningTrainer
 
 # The model and datamodule classes behind ``--model.*`` and ``--data.*``, per subcommand.
 SUBCOMMANDS: dict[str, tuple[type, type]] = {
@@ -65,7 +65,7 @@ LOGGED = ("prune", "evaluate")  # subcommands with a TensorBoard run directory b
 
 
 class CalibpruneCLI(LightningCLI):
-    """LightningCLI whose subcommands are the jobs of :class:`PruningTrainer`, with short seed-style flags."""
+    """LightningCLI whose subcommands are the jobs of :class:`CalibpruneTrainer`, with short seed-style flags."""
 
     _building: str = "prune"
 
@@ -200,7 +200,7 @@ def main(args: list[str] | None = None) -> None:
         CalibpruneCLI(
             PruningModule,
             CalibrationDataModule,
-            trainer_class=PruningTrainer,
+            trainer_class=CalibpruneTrainer,
             seed_everything_default=0,
             save_config_callback=RunConfig,
             save_config_kwargs={"overwrite": True},
