@@ -24,7 +24,7 @@ log = logging.getLogger(__name__)
 class PruningMethod(BlockCallback):
     """Prunes the weight matrices of each decoder block; subclasses say how.
 
-    The :class:`~calibprune.module.PruningModule` builds the :class:`~calibprune.modeling.plan.PruningPlan`
+    The :class:`~calibprune.prune.module.PruningModule` builds the :class:`~calibprune.modeling.plan.PruningPlan`
     (every block's matrices, filtered by ``targets``/``ignore``), calls :meth:`prepare` once, then, for every
     decoder block in order, :meth:`on_block_start` (attach statistics hooks), runs the calibration activations
     through the block, then :meth:`on_block_end` (reduce statistics across ranks, prune, remove hooks).

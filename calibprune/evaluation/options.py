@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 
 DEFAULT_WINDOW = 2048  # tokens per perplexity window, unless the model's context is shorter
@@ -17,7 +20,7 @@ class EvaluationOptions:
     """How every task is evaluated: perplexity window, batches, items, exemplars, generation, local data.
 
     The options are checked when built; an error names the option as ``--seqlen``, ``--limit``... (callers with
-    other flag names rename them with :func:`calibprune.cli_errors.renamed_flags`).
+    other flag names rename them with :func:`renamed_flags`).
 
     Attributes:
         seqlen: tokens per perplexity window (non-overlapping, incomplete tail dropped); default 2048, or the
@@ -66,3 +69,19 @@ class EvaluationOptions:
         """The evaluation line of the summary: tasks, perplexity window, limit."""
         limit = f", first {self.limit} items" if self.limit else ""
         return f"{', '.join(tasks)}; perplexity window {self.seqlen} tokens{limit}"
+
+
+@contextmanager
+def renamed_flags(names: dict[str, str]) -> Iterator[None]:
+    """Re-raise a ``ValueError`` that starts with a flag of ``names`` under the flag the user knows.
+
+    E.g. ``prune --eval_limit 0``: the evaluation datamodule says ``--limit``, the user typed ``--eval_limit``.
+    """
+    try:
+        yield
+    except ValueError as err:
+        message = str(err)
+        for old, new in names.items():
+            if re.match(rf"{re.escape(old)}(?![\w.])", message):
+                raise ValueError(new + message[len(old) :]) from None
+        raise

@@ -14,10 +14,10 @@ from torch import nn
 
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.evaluation.api import evaluate_model
-from calibprune.module import PruningModule
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 from calibprune.study.cells import Cell
 from calibprune.study.spec import EvaluationSpec
-from calibprune.trainer import PruningTrainer
 
 
 def prune_cell(model: nn.Module, tokenizer: Any, cell: Cell) -> dict[str, Any]:

@@ -20,7 +20,7 @@ import torch
 
 from calibprune.evaluation.cache import ResultCache, path_fingerprint
 from calibprune.modeling.loading import load_tokenizer
-from calibprune.module import PruningModule
+from calibprune.prune.module import PruningModule
 from calibprune.study import backend
 from calibprune.study.cells import Cell, Shard, dense_id, expand_cells
 from calibprune.study.preflight import check_calibration

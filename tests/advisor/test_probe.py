@@ -12,8 +12,8 @@ from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.engine.statistics import SquaredNormAccumulator
 from calibprune.modeling.blocks import decoder_blocks
 from calibprune.modeling.capture import run_block
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 
 
 def _samples(vocab: int, seed: int, n: int = 4, seqlen: int = 16) -> CalibrationSamples:

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 import calibprune.evaluation.module
-import calibprune.module
+import calibprune.prune.module
 from tests.cli.helpers import run_cli
 
 
@@ -46,10 +46,10 @@ def no_model_load(monkeypatch):
     def loader(*args, **kwargs):
         raise AssertionError(f"a model was loaded for bad input: {args}")
 
-    for module in (calibprune.module, calibprune.evaluation.module):
+    for module in (calibprune.prune.module, calibprune.evaluation.module):
         monkeypatch.setattr(module, "load_model", loader)
         monkeypatch.setattr(module, "load_tokenizer", loader)
-    monkeypatch.setattr(calibprune.module, "build_skeleton", loader)
+    monkeypatch.setattr(calibprune.prune.module, "build_skeleton", loader)
 
 
 def _tree(*roots: Path) -> set[Path]:

@@ -8,8 +8,8 @@ import torch
 from calibprune.callbacks import SparseGPT, Wanda
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.engine.wanda import wanda_mask
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 
 
 class RecordingMixin:

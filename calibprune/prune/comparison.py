@@ -7,12 +7,11 @@ from typing import Any
 import torch
 from lightning.pytorch import Trainer
 
-from calibprune.cli_errors import renamed_flags
 from calibprune.console import StageProgressBar
 from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.api import evaluate_model
 from calibprune.evaluation.cache import ResultCache, path_fingerprint
-from calibprune.evaluation.options import EvaluationOptions
+from calibprune.evaluation.options import EvaluationOptions, renamed_flags
 from calibprune.evaluation.results import TaskResult
 
 # ``prune``'s names of the evaluation options (the evaluation datamodule's errors say ``--limit``...).

@@ -10,12 +10,12 @@ from typing import Any
 
 from calibprune.advisor.command import AdviseOptions, run_advice
 from calibprune.callbacks.base import find_pruning_method
+from calibprune.command_line.study_checks import check_study
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.module import PruningModule
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 from calibprune.study.commands import run_and_report
 from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
-from calibprune.study_checks import check_study
-from calibprune.trainer import PruningTrainer
 
 
 class CalibpruneTrainer(PruningTrainer):

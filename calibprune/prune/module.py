@@ -40,8 +40,8 @@ from calibprune.modeling.streaming import (
     outside_block_tensors,
 )
 from calibprune.modeling.workdir import Progress, WorkDir
-from calibprune.report import matrix_sparsity, sparsity_report, summarise
-from calibprune.saving import save_pruned_model, save_sharded_model
+from calibprune.prune.report import matrix_sparsity, sparsity_report, summarise
+from calibprune.prune.saving import save_pruned_model, save_sharded_model
 
 log = logging.getLogger(__name__)
 

@@ -27,7 +27,7 @@ from lightning.pytorch import Trainer
 from calibprune.evaluation.cache import path_fingerprint
 from calibprune.evaluation.results import TaskResult
 from calibprune.loggers import tensorboard_logger
-from calibprune.saving import writable
+from calibprune.prune.saving import writable
 
 SCHEMA = 1
 DEFAULT_NAME = "results.json"

@@ -76,7 +76,7 @@ class RunSummary:
         self.metrics.update({"/".join(filter(None, (prefix, r.task, r.metric))): float(r.value) for r in results})
 
     def add_sparsity(self, report: dict[str, Any]) -> None:
-        """Add the global sparsity line and metric from a :func:`~calibprune.report.sparsity_report`."""
+        """Add the global sparsity line and metric from a :func:`~calibprune.prune.report.sparsity_report`."""
         overall, layers = report["global"], [layer["sparsity"] for layer in report["layers"].values()]
         self.metrics["sparsity/global"] = overall["sparsity"]
         spread = f", per layer {min(layers):.2%} to {max(layers):.2%}" if layers else ""

@@ -14,7 +14,7 @@ import torch
 import yaml
 from jsonargparse import Namespace
 
-from calibprune.cli_flags import CONFIG_SUFFIXES
+from calibprune.command_line.flags import CONFIG_SUFFIXES
 
 _CONFIG_FLAGS = ("--config", "--model", "--data", "--method", "--trainer")
 # ``calibprune study`` takes its calibration and methods from the grid: these groups are not used.
@@ -98,8 +98,8 @@ def _flag(config: Namespace, short: str, nested: str) -> str:
 
 
 def _check_prune(config: Namespace, data: Namespace) -> None:
-    from calibprune.results_file import check_output_path
-    from calibprune.saving import check_save_path
+    from calibprune.prune.results_file import check_output_path
+    from calibprune.prune.saving import check_save_path
 
     calibration = data.get("calibration")
     if calibration is not None and len(calibration) == 0:
@@ -139,7 +139,7 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
 
 
 def _check_evaluate(config: Namespace, data: Namespace) -> None:
-    from calibprune.results_file import check_output_path
+    from calibprune.prune.results_file import check_output_path
     from calibprune.tasks import TASKS
 
     tasks = data.get("tasks")

@@ -9,20 +9,19 @@ from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader
 
 from calibprune.callbacks.base import find_pruning_method
-from calibprune.checks import check_causal_lm, check_prune_options
-from calibprune.cli_errors import renamed_flags
-from calibprune.comparison import EVAL_FLAGS, DenseVsPruned
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.api import run_evaluation
 from calibprune.evaluation.module import EvaluationModule
-from calibprune.evaluation.options import EvaluationOptions
+from calibprune.evaluation.options import EvaluationOptions, renamed_flags
 from calibprune.evaluation.results import TaskResult
-from calibprune.module import PruningModule
-from calibprune.report import sparsity_report
-from calibprune.results_file import calibration_entry, check_output_path, model_entry, write_results
-from calibprune.saving import target_lock
-from calibprune.summary import RunSummary
+from calibprune.prune.checks import check_causal_lm, check_prune_options
+from calibprune.prune.comparison import EVAL_FLAGS, DenseVsPruned
+from calibprune.prune.module import PruningModule
+from calibprune.prune.report import sparsity_report
+from calibprune.prune.results_file import calibration_entry, check_output_path, model_entry, write_results
+from calibprune.prune.saving import target_lock
+from calibprune.prune.summary import RunSummary
 
 
 class PruningTrainer(Trainer):
