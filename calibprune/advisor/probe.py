@@ -79,11 +79,12 @@ class BlockProbe:
             if recorder is not None:
                 recorder.on_block_start(None, self.module, index, linear_layers(block))
             for i, batch in enumerate(inputs):
-                self.module.active_token_mask = batch.token_mask
-                hidden[i] = run_block(block, BlockInputs(hidden[i], batch.kwargs, batch.token_mask))
+                current = BlockInputs(hidden[i], batch.kwargs, batch.token_mask)
+                if recorder is not None:
+                    recorder.on_block_batch_start(None, self.module, index, current)
+                hidden[i] = run_block(block, current)
             if recorder is not None:
                 recorder.on_block_end(None, self.module, index, linear_layers(block))
-        self.module.active_token_mask = None
         return hidden
 
     @torch.no_grad()
@@ -91,7 +92,7 @@ class BlockProbe:
         """Prune the first blocks in place with the engine's block loop, calibrated on ``inputs``."""
         module = self.module
         module.trainer = trainer
-        module.calibration = [BlockInputs(b.hidden.clone(), b.kwargs, b.token_mask) for b in inputs]
+        module.activations.batches = [BlockInputs(b.hidden.clone(), b.kwargs, b.token_mask) for b in inputs]
         with first_blocks(module.model, self.blocks):
             module.prune_blocks(method)
 
