@@ -76,6 +76,10 @@ class RunCheckpoint:
         """Add one calibration batch's token ids and padding mask to the digest of the run's fingerprint."""
         self._tokens.update(ids.cpu().numpy().tobytes() + mask.cpu().numpy().tobytes())
 
+    def tokens_digest(self) -> str:
+        """The SHA-256 of this process's calibration tokens and masks, in order (the calibration's fingerprint)."""
+        return self._tokens.hexdigest()
+
     def start(
         self,
         trainer: Any,
@@ -147,10 +151,10 @@ class RunCheckpoint:
 
     def _run_fingerprint(self, identity: dict[str, Any], method: PruningMethod, blocks: int) -> dict[str, Any]:
         """What must match for a saved run to be continued: model, method, process count and calibration tokens."""
-        tokens = [self._tokens.hexdigest()]
+        tokens = [self.tokens_digest()]
         if torch.distributed.is_available() and torch.distributed.is_initialized():
             tokens = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(tokens, self._tokens.hexdigest())
+            torch.distributed.all_gather_object(tokens, self.tokens_digest())
         settings = {k: asdict(v) if is_dataclass(v) else v for k, v in vars(method).items() if not k.startswith("_")}
         settings = {k: v for k, v in settings.items() if isinstance(v, (bool, int, float, str, dict))}
         return {
