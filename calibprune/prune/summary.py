@@ -85,6 +85,10 @@ class RunSummary:
         if coverage is not None:  # what the matrices are of all the blocks' weights (the rest: norms, routers...)
             self.metrics["sparsity/coverage"] = coverage["fraction"]
             covered = f"; they hold {coverage['fraction']:.1%} of the decoder-block weights"
+            unknown = coverage.get("unknown_weights") or []
+            if unknown:  # ``evaluate`` reads any causal LM: weights of kinds calibprune cannot prune are listed
+                more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+                covered += f"; not measured (kinds calibprune cannot prune): {', '.join(unknown[:3])}{more}"
         self.facts["sparsity"] = (
             f"{overall['sparsity']:.2%} of {overall['numel']:,} weights in {len(layers)} matrices{spread}{covered}"
         )

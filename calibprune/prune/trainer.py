@@ -15,6 +15,7 @@ from calibprune.evaluation.api import run_evaluation
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.evaluation.options import EvaluationOptions, renamed_flags
 from calibprune.evaluation.results import TaskResult
+from calibprune.modeling.plan import PruningPlan
 from calibprune.prune.checks import check_causal_lm, check_prune_options
 from calibprune.prune.comparison import EVAL_FLAGS, DenseVsPruned
 from calibprune.prune.module import PruningModule
@@ -192,7 +193,7 @@ class PruningTrainer(Trainer):
             results = run_evaluation(model, datamodule, trainer=self)
         finally:
             connector.use_distributed_sampler = sampler
-        summary.add_sparsity(sparsity_report(model.model))
+        summary.add_sparsity(sparsity_report(model.model, PruningPlan.build(model.model, strict=False)))
         summary.add_results(str(model.model_name), results, prefix="")
         settings = {task: datamodule.settings(task) for task in datamodule.tasks}
         written = write_results(
