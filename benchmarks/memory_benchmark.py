@@ -48,8 +48,8 @@ def run_mode(mode: str, args: argparse.Namespace, tokens: Path, save: Path | Non
 
     from calibprune.callbacks import SparseGPT, Wanda
     from calibprune.datamodules.calibration import CalibrationDataModule
-    from calibprune.module import PruningModule
-    from calibprune.trainer import PruningTrainer
+    from calibprune.prune.module import PruningModule
+    from calibprune.prune.trainer import PruningTrainer
 
     result = {"mode": mode}
     if MODES[mode] is not None:

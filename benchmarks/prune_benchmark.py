@@ -103,8 +103,8 @@ def perplexity(model, windows: torch.Tensor) -> float:
 def _prune_ours(args: argparse.Namespace, method: str, tokens: Path):
     from calibprune.callbacks import SparseGPT, Wanda
     from calibprune.datamodules import CalibrationDataModule
-    from calibprune.module import PruningModule
-    from calibprune.trainer import PruningTrainer
+    from calibprune.prune.module import PruningModule
+    from calibprune.prune.trainer import PruningTrainer
 
     module = PruningModule(model=args.model)
     module.configure_model()
@@ -138,7 +138,7 @@ def worker(args: argparse.Namespace) -> None:
     import transformers  # noqa: F401  (both implementations' libraries, loaded before the baseline is read)
 
     import benchmarks.reference  # noqa: F401
-    import calibprune.trainer  # noqa: F401
+    import calibprune.prune.trainer  # noqa: F401
 
     baseline_kib = _rss_kib("VmRSS")  # the process with its libraries, before the model
     setup = _prune_ours if impl == "ours" else _prune_reference

@@ -8,6 +8,8 @@ import sys
 import warnings
 
 from lightning.pytorch.callbacks import TQDMProgressBar
+from lightning.pytorch.utilities import rank_zero_only
+from tqdm.auto import tqdm
 from typing_extensions import override
 
 # Lightning's start-up lines ("GPU available: ...", "TPU available: ...", the litlogger tip, "Seed set to 0"...);
@@ -91,3 +93,21 @@ class StageProgressBar(TQDMProgressBar):
     @override
     def on_predict_end(self, trainer, pl_module) -> None:  # noqa: ANN001
         """No bar."""
+
+
+class _ConsoleHandler(logging.Handler):
+    """calibprune's log records on stderr, above any progress bar; warnings say so."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        prefix = f"{record.levelname.lower()}: " if record.levelno >= logging.WARNING else ""
+        tqdm.write(f"calibprune: {prefix}{record.getMessage()}", file=sys.stderr)
+
+
+def configure_console_logging() -> None:
+    """Show calibprune's info and warnings (e.g. SparseGPT's damping retries) on rank zero's console."""
+    logger = logging.getLogger("calibprune")
+    if not any(isinstance(handler, _ConsoleHandler) for handler in logger.handlers):
+        handler = _ConsoleHandler()
+        handler.addFilter(lambda _record: rank_zero_only.rank == 0)
+        logger.addHandler(handler)
+    logger.setLevel(logging.INFO)

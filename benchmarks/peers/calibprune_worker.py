@@ -19,8 +19,8 @@ from common import measure  # noqa: E402
 def main(argv: list[str]) -> None:
     from calibprune.callbacks import SparseGPT, Wanda
     from calibprune.datamodules import CalibrationDataModule
-    from calibprune.module import PruningModule
-    from calibprune.trainer import PruningTrainer
+    from calibprune.prune.module import PruningModule
+    from calibprune.prune.trainer import PruningTrainer
 
     method, model_name, tokens, wikitext, result, batch_size = argv
     ids = torch.load(tokens)["input_ids"]

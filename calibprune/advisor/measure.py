@@ -20,7 +20,7 @@ from calibprune.advisor.recorder import NormRecorder
 from calibprune.advisor.targets import Target
 from calibprune.callbacks.base import PruningMethod
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.module import PruningModule
+from calibprune.prune.module import PruningModule
 
 log = logging.getLogger(__name__)
 

@@ -2,7 +2,7 @@
 
 Everything goes through the engine's own pieces: :func:`~calibprune.modeling.capture.capture_block_inputs` for
 the inputs of the first block, the pruning method's statistics hooks and
-:meth:`~calibprune.module.PruningModule.prune_blocks` (on the first ``k`` blocks only) for the pruning, and the
+:meth:`~calibprune.prune.module.PruningModule.prune_blocks` (on the first ``k`` blocks only) for the pruning, and the
 engine's accumulators for the statistics.
 """
 
@@ -20,7 +20,7 @@ from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.evaluation.forward import causal_lm_forward, position_ids
 from calibprune.modeling.blocks import decoder_blocks, linear_layers
 from calibprune.modeling.capture import BlockInputs, capture_block_inputs, run_block
-from calibprune.module import PruningModule
+from calibprune.prune.module import PruningModule
 
 
 @contextmanager
@@ -41,7 +41,7 @@ class BlockProbe:
     """Runs data through the first ``blocks`` decoder blocks of a loaded model, dense or pruned by a candidate.
 
     Args:
-        module: the loaded :class:`~calibprune.module.PruningModule` (its model is restored after every probe).
+        module: the loaded :class:`~calibprune.prune.module.PruningModule` (its model is restored after every probe).
         blocks: how many decoder blocks, from the first, are probed.
         batch_size: sequences per forward pass.
     """
@@ -79,11 +79,12 @@ class BlockProbe:
             if recorder is not None:
                 recorder.on_block_start(None, self.module, index, linear_layers(block))
             for i, batch in enumerate(inputs):
-                self.module.active_token_mask = batch.token_mask
-                hidden[i] = run_block(block, BlockInputs(hidden[i], batch.kwargs, batch.token_mask))
+                current = BlockInputs(hidden[i], batch.kwargs, batch.token_mask)
+                if recorder is not None:
+                    recorder.on_block_batch_start(None, self.module, index, current)
+                hidden[i] = run_block(block, current)
             if recorder is not None:
                 recorder.on_block_end(None, self.module, index, linear_layers(block))
-        self.module.active_token_mask = None
         return hidden
 
     @torch.no_grad()
@@ -91,7 +92,7 @@ class BlockProbe:
         """Prune the first blocks in place with the engine's block loop, calibrated on ``inputs``."""
         module = self.module
         module.trainer = trainer
-        module.calibration = [BlockInputs(b.hidden.clone(), b.kwargs, b.token_mask) for b in inputs]
+        module.activations.batches = [BlockInputs(b.hidden.clone(), b.kwargs, b.token_mask) for b in inputs]
         with first_blocks(module.model, self.blocks):
             module.prune_blocks(method)
 

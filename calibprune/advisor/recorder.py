@@ -9,6 +9,7 @@ from typing_extensions import override
 
 from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.engine.statistics import SquaredNormAccumulator
+from calibprune.modeling.capture import BlockInputs
 
 
 class NormRecorder(BlockCallback):
@@ -25,10 +26,11 @@ class NormRecorder(BlockCallback):
         self.per_sequence = per_sequence
         self.statistics: dict[str, list[SquaredNormAccumulator]] = {}
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
+        self._token_mask: torch.Tensor | None = None  # the real tokens of the batch running (on_block_batch_start)
 
-    def _hook(self, key: str, pl_module: pl.LightningModule):
+    def _hook(self, key: str):
         def hook(layer: nn.Module, args: tuple) -> None:
-            inputs, mask = args[0].detach(), pl_module.active_token_mask
+            inputs, mask = args[0].detach(), self._token_mask
             rows = range(inputs.shape[0]) if self.per_sequence else [None]
             found = self.statistics.setdefault(key, [])
             for row in rows:
@@ -51,8 +53,15 @@ class NormRecorder(BlockCallback):
         """Attach one forward pre-hook per Linear layer of the block."""
         self.remove_hooks()
         self._handles = [
-            layer.register_forward_pre_hook(self._hook(f"{index}.{name}", pl_module)) for name, layer in layers.items()
+            layer.register_forward_pre_hook(self._hook(f"{index}.{name}")) for name, layer in layers.items()
         ]
+
+    @override
+    def on_block_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, batch: BlockInputs
+    ) -> None:
+        """Count only the real tokens of this batch."""
+        self._token_mask = batch.token_mask
 
     @override
     def on_block_end(

@@ -218,7 +218,7 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--study", required=True, help="the study's output folder (results*.jsonl)")
     parser.add_argument("--advice", nargs="+", required=True, help="advice.json files, one per advisor run")
     parser.add_argument("--targets", nargs="+", default=["wikitext", "c4"], help="perplexity targets")
-    parser.add_argument("--proxy", default="combined", help="the proxy plotted")
+    parser.add_argument("--proxy", default="coverage", help="the proxy plotted")
     parser.add_argument("--output_dir", required=True, help="folder for validation.{md,json,png}")
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap draws")
     options = parser.parse_args(args)

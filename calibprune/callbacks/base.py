@@ -14,6 +14,7 @@ from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.callbacks.layer_sparsity import LayerSparsity
 from calibprune.engine.magnitude import magnitude_mask
 from calibprune.engine.sparsity import SparsityPattern, resolve_pattern
+from calibprune.modeling.capture import BlockInputs
 from calibprune.modeling.plan import PruningPlan
 from calibprune.modeling.prunable import PrunableWeight
 from calibprune.modeling.targets import Selection
@@ -24,7 +25,7 @@ log = logging.getLogger(__name__)
 class PruningMethod(BlockCallback):
     """Prunes the weight matrices of each decoder block; subclasses say how.
 
-    The :class:`~calibprune.module.PruningModule` builds the :class:`~calibprune.modeling.plan.PruningPlan`
+    The :class:`~calibprune.prune.module.PruningModule` builds the :class:`~calibprune.modeling.plan.PruningPlan`
     (every block's matrices, filtered by ``targets``/``ignore``), calls :meth:`prepare` once, then, for every
     decoder block in order, :meth:`on_block_start` (attach statistics hooks), runs the calibration activations
     through the block, then :meth:`on_block_end` (reduce statistics across ranks, prune, remove hooks).
@@ -75,6 +76,7 @@ class PruningMethod(BlockCallback):
         self._handles: list = []
         self._accumulators: dict[str, Any] = {}
         self._seen: list[tuple[torch.Tensor, Any]] = []
+        self._token_mask: torch.Tensor | None = None  # the real tokens of the batch running (on_block_batch_start)
         self._prefix = ""
 
     def prepare(self, pl_module: pl.LightningModule, plan: PruningPlan) -> None:
@@ -131,14 +133,22 @@ class PruningMethod(BlockCallback):
         if self.needs_calibration:
 
             def mask() -> torch.Tensor | None:
-                return None if self.count_padding else pl_module.active_token_mask
+                return None if self.count_padding else self._token_mask
 
             self._handles = [layer.register_input_hook(self._hook(name, layer), mask) for name, layer in layers.items()]
 
     @override
+    def on_block_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, batch: BlockInputs
+    ) -> None:
+        """Count only the real tokens of this batch (its padding mask) in the statistics."""
+        self._token_mask = batch.token_mask
+
+    @override
     def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
-        """Forget the input tensors of the batch just run (they only identify shared inputs within a batch)."""
+        """Forget the batch just run: its mask, and its input tensors (they identify shared inputs within it)."""
         self._seen = []
+        self._token_mask = None
 
     @override
     def on_block_end(

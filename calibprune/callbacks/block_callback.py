@@ -6,20 +6,31 @@ import lightning.pytorch as pl
 from lightning.pytorch.callbacks import Callback
 from torch import nn
 
+from calibprune.modeling.capture import BlockInputs
+
 
 class BlockCallback(Callback):
     """A Lightning callback that also hears about each decoder block as it is calibrated and pruned.
 
     For every block, in order, the pipeline calls on every ``BlockCallback`` of the trainer (in the
-    trainer's callback order): :meth:`on_block_start`, then :meth:`on_block_batch_end` after each
-    calibration batch, then :meth:`on_block_end` (the pruning method prunes here), then
-    :meth:`on_block_pruned` once the block's weights are final on every rank.
+    trainer's callback order): :meth:`on_block_start`, then :meth:`on_block_batch_start` before and
+    :meth:`on_block_batch_end` after each calibration batch, then :meth:`on_block_end` (the pruning method
+    prunes here), then :meth:`on_block_pruned` once the block's weights are final on every rank.
     """
 
     def on_block_start(
         self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
     ) -> None:
         """Called before the calibration activations run through block ``index``."""
+
+    def on_block_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, batch: BlockInputs
+    ) -> None:
+        """Called before one calibration batch (on the compute device) goes through block ``index``.
+
+        ``batch.token_mask`` marks its real tokens: what statistics hooks attached in :meth:`on_block_start`
+        must count (padding excluded) while this batch runs.
+        """
 
     def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
         """Called after one calibration batch went through block ``index``."""

@@ -27,7 +27,7 @@ class BlockBatchProgress(BlockCallback):
     ) -> None:
         """Open the bar of block ``index``."""
         self._close()
-        batches = len(getattr(pl_module, "calibration", []))
+        batches = len(getattr(pl_module, "activations", []))
         shown = trainer.progress_bar_callback is not None and trainer.progress_bar_callback.is_enabled
         if batches and shown and trainer.is_global_zero and console.interactive():  # in a log file: no nested bars
             self._bar = tqdm(total=batches, desc=f"block {index} batches", unit="batch", leave=False)

@@ -14,6 +14,7 @@ from calibprune.callbacks.base import find_pruning_method
 from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.engine.statistics import select_tokens
 from calibprune.loggers import tensorboard_logger
+from calibprune.modeling.capture import BlockInputs
 
 
 class PruningInspector(BlockCallback):
@@ -41,6 +42,7 @@ class PruningInspector(BlockCallback):
         self._handles: list[torch.utils.hooks.RemovableHandle] = []
         self._probes: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._statistics: dict[str, Any] = {}
+        self._token_mask: torch.Tensor | None = None  # the real tokens of the batch running (on_block_batch_start)
 
     @staticmethod
     def _writer(trainer: pl.Trainer) -> Any:
@@ -79,9 +81,16 @@ class PruningInspector(BlockCallback):
         if self._writer(trainer) is not None:
 
             def mask() -> torch.Tensor | None:
-                return getattr(pl_module, "active_token_mask", None)
+                return self._token_mask
 
             self._handles = [layer.register_input_hook(self._probe(n, layer), mask) for n, layer in layers.items()]
+
+    @override
+    def on_block_batch_start(
+        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, batch: BlockInputs
+    ) -> None:
+        """Probe only the real tokens of this batch."""
+        self._token_mask = batch.token_mask
 
     @override
     def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from torch.utils.data import DataLoader
 from typing_extensions import override
 
 from calibprune.evaluation.corpora import CORPORA, corpus_windows, is_corpus
+from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.requests import EvaluationPlan, build_requests, task_examples, uses_rationale
 from calibprune.tasks import TASKS, get_task, load_records
 
@@ -19,12 +21,6 @@ log = logging.getLogger(__name__)
 
 
 MAX_PADDING = 0.1  # padded positions allowed per real token in a multiple-choice batch
-DEFAULT_WINDOW = 2048  # tokens per perplexity window, unless the model's context is shorter
-
-
-def default_window(max_length: int | None) -> int:
-    """The default perplexity window of ``evaluate`` and ``prune --tasks``: 2048 tokens, or the model's context."""
-    return DEFAULT_WINDOW if max_length is None else min(DEFAULT_WINDOW, max_length)
 
 
 def padding_bounded_batches(lengths: list[int], batch_size: int, max_padding: float = MAX_PADDING) -> list[list[int]]:
@@ -62,34 +58,11 @@ class EvaluationDataModule(pl.LightningDataModule):
         tasks: perplexity corpora (``wikitext``, ``c4``, ``pile``, or a local ``.txt``/``.jsonl`` file) and
             downstream tasks (``gsm8k``, ``svamp``, ``mawps``, ``esnli``, ``anli_r1``, ``anli_r2``, ``anli_r3``,
             ``rte``, ``boolq``, ``commonsense_qa``, ``race``, ``winogrande``, ``wmt14``, ``iwslt``).
-        seqlen: tokens per perplexity window (non-overlapping, incomplete tail dropped); default 2048, or the
-            model's context if shorter.
-        batch_size: perplexity windows, or test items, per forward pass (an item's choices share its batch).
-        limit: evaluate only the first ``limit`` test items (or perplexity windows) of each task.
-        num_fewshot: exemplars per prompt; ``None`` uses each task's default (the study's).
-        seed: seed of the exemplar draw; item ``i`` of a task always gets the same exemplars.
-        rationale: exemplars with their chain of thought (arithmetic tasks: generation goes on to "The answer is").
-        max_new_tokens: most generated tokens per answer; ``None``: 256 with ``rationale``, else 32
-            (arithmetic), 128 (translation).
-        data_dir: folder with local copies ``<task>/{train,test}.jsonl`` (``c4/validation.jsonl``), read
-            instead of the hub.
-        shared_exemplars: the same exemplars for every test item of a task (one prompt prefix, computed once
-            per batch) instead of a draw per item.
+        **options: how they are evaluated: the fields of :class:`~calibprune.evaluation.options.EvaluationOptions`
+            (``seqlen``, ``batch_size``, ``limit``, ``num_fewshot``, ``seed``, ...; ``--data.*`` on the command line).
     """
 
-    def __init__(
-        self,
-        tasks: list[str] | None = None,
-        seqlen: int | None = None,
-        batch_size: int = 8,
-        limit: int | None = None,
-        num_fewshot: int | None = None,
-        seed: int = 0,
-        rationale: bool = False,
-        max_new_tokens: int | None = None,
-        data_dir: str | None = None,
-        shared_exemplars: bool = False,
-    ) -> None:
+    def __init__(self, tasks: list[str] | None = None, **options: Any) -> None:
         super().__init__()
         self.tasks = [tasks] if isinstance(tasks, str) else list(tasks or ["wikitext"])
         for name in self.tasks:
@@ -98,37 +71,35 @@ class EvaluationDataModule(pl.LightningDataModule):
                     f"--tasks: unknown task {name!r}; accepted: wikitext, c4, pile, a .txt/.jsonl file, "
                     f"{', '.join(sorted(TASKS))}"
                 )
-        for flag, value, low in (
-            ("--seqlen", seqlen, 2),
-            ("--batch_size", batch_size, 1),
-            ("--limit", limit, 1),
-            ("--num_fewshot", num_fewshot, 0),
-            ("--max_new_tokens", max_new_tokens, 1),
-        ):
-            if value is not None and (not isinstance(value, int) or value < low):
-                raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
-        self.seqlen, self.batch_size, self.limit, self.num_fewshot = seqlen, batch_size, limit, num_fewshot
-        if not isinstance(shared_exemplars, bool):
-            raise ValueError(f"--shared_exemplars must be true or false, got {shared_exemplars!r}")
-        self.seed, self.rationale, self.max_new_tokens, self.data_dir = seed, rationale, max_new_tokens, data_dir
-        self.shared_exemplars = shared_exemplars
+        self.options = EvaluationOptions(**options)
         self.tokenizer: Any = None
         self.max_length: int | None = None
         self.plans: list[EvaluationPlan] | None = None
 
+    @classmethod
+    def from_options(cls, tasks: list[str], options: EvaluationOptions) -> EvaluationDataModule:
+        """The datamodule of ``tasks`` evaluated with ``options``."""
+        return cls(tasks, **asdict(options))
+
     def connect(self, tokenizer: Any, max_length: int | None = None) -> None:
         """Link the late-bound tokenizer and the model's context length (checked against ``seqlen``)."""
-        if self.seqlen is None:
-            self.seqlen = default_window(max_length)
+        self.options = self.options.fit_window(max_length)
+        seqlen = self.options.seqlen
         needs_windows = any(is_corpus(name) for name in self.tasks)
-        if needs_windows and max_length is not None and self.seqlen > max_length:
-            raise ValueError(f"--seqlen {self.seqlen} exceeds the model's context of {max_length} tokens")
+        if needs_windows and max_length is not None and seqlen > max_length:
+            raise ValueError(f"--seqlen {seqlen} exceeds the model's context of {max_length} tokens")
         self.tokenizer, self.max_length = tokenizer, max_length
 
     def settings(self, name: str) -> dict[str, Any]:
         """Every option the results of task ``name`` depend on (the key of the result cache)."""
+        options = self.options
         if is_corpus(name):
-            settings = {"kind": "perplexity", "seqlen": self.seqlen, "limit": self.limit, "data_dir": self.data_dir}
+            settings = {
+                "kind": "perplexity",
+                "seqlen": options.seqlen,
+                "limit": options.limit,
+                "data_dir": options.data_dir,
+            }
             if name not in CORPORA:  # a local file: its content may change under the same name
                 stat = Path(name).stat()
                 settings["file"] = [str(Path(name).resolve()), stat.st_size, stat.st_mtime_ns]
@@ -136,27 +107,27 @@ class EvaluationDataModule(pl.LightningDataModule):
         task = get_task(name)
         return {
             "kind": task.kind,
-            "limit": self.limit,
-            "num_fewshot": task.default_shots if self.num_fewshot is None else self.num_fewshot,
-            "seed": self.seed,
-            "rationale": uses_rationale(task, self.rationale),
-            "max_new_tokens": None if task.kind == "multiple_choice" else self.max_new_tokens,
-            "data_dir": self.data_dir,
-            "shared_exemplars": self.shared_exemplars,
+            "limit": options.limit,
+            "num_fewshot": task.default_shots if options.num_fewshot is None else options.num_fewshot,
+            "seed": options.seed,
+            "rationale": uses_rationale(task, options.rationale),
+            "max_new_tokens": None if task.kind == "multiple_choice" else options.max_new_tokens,
+            "data_dir": options.data_dir,
+            "shared_exemplars": options.shared_exemplars,
         }
 
     def plan(self, name: str) -> EvaluationPlan:
         """Load and tokenise the items of one task, longest first (less padding per batch)."""
-        settings = self.settings(name)
+        settings, options = self.settings(name), self.options
         if settings["kind"] == "perplexity":
-            windows = corpus_windows(name, self.tokenizer, self.seqlen, self.data_dir, self.limit)
+            windows = corpus_windows(name, self.tokenizer, options.seqlen, options.data_dir, options.limit)
             return EvaluationPlan(name, "perplexity", list(windows), settings)
         task = get_task(name)
-        tests = task_examples(task, load_records(task, "test", self.data_dir, self.limit))
+        tests = task_examples(task, load_records(task, "test", options.data_dir, options.limit))
         k = settings["num_fewshot"]
-        pool = task_examples(task, load_records(task, "train", self.data_dir)) if k else []
+        pool = task_examples(task, load_records(task, "train", options.data_dir)) if k else []
         requests = build_requests(
-            task, self.tokenizer, tests, pool, k, self.seed, self.rationale, self.shared_exemplars
+            task, self.tokenizer, tests, pool, k, options.seed, options.rationale, options.shared_exemplars
         )
         log.info("%s: %d items, %d-shot", name, len(requests), k)
         return EvaluationPlan(name, task.kind, sorted(requests, key=lambda r: -r.length), settings)
@@ -185,14 +156,13 @@ class EvaluationDataModule(pl.LightningDataModule):
         loops).
         """
         self.setup()
-        loaders = []
+        loaders, batch_size = [], self.options.batch_size
         for plan in self.plans:
             if plan.kind == "multiple_choice":
-                batches = padding_bounded_batches([item.length for item in plan.items], self.batch_size)
+                batches = padding_bounded_batches([item.length for item in plan.items], batch_size)
             else:
                 batches = [
-                    list(range(i, min(i + self.batch_size, len(plan.items))))
-                    for i in range(0, len(plan.items), self.batch_size)
+                    list(range(i, min(i + batch_size, len(plan.items)))) for i in range(0, len(plan.items), batch_size)
                 ]
             if plan.kind == "perplexity":
                 items, collate = list(enumerate(plan.items)), _indexed_windows

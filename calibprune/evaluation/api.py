@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from lightning.pytorch import Trainer
@@ -12,6 +13,7 @@ from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.cache import ResultCache, weights_fingerprint
 from calibprune.evaluation.harness import HARNESS_PREFIX, evaluate_harness
 from calibprune.evaluation.module import EvaluationModule
+from calibprune.evaluation.options import DEFAULT_WINDOW, EvaluationOptions
 from calibprune.evaluation.results import TaskResult
 
 log = logging.getLogger(__name__)
@@ -48,19 +50,12 @@ def evaluate_model(
     model: nn.Module,
     tokenizer: Any,
     tasks: list[str] | tuple[str, ...] = ("wikitext",),
+    options: EvaluationOptions | None = None,
     *,
-    data_dir: str | None = None,
-    seqlen: int = 2048,
-    batch_size: int = 8,
-    limit: int | None = None,
-    num_fewshot: int | None = None,
-    seed: int = 0,
-    rationale: bool = False,
-    max_new_tokens: int | None = None,
-    shared_exemplars: bool = False,
     cache: ResultCache | None = None,
     model_id: str | None = None,
     trainer: Trainer | None = None,
+    **settings: Any,
 ) -> list[TaskResult]:
     """Evaluate an in-memory model (dense or already pruned) on many tasks without reloading or re-pruning it.
 
@@ -72,42 +67,31 @@ def evaluate_model(
         model: the causal LM.
         tokenizer: its tokenizer (with a pad token).
         tasks: corpora and tasks to evaluate.
-        data_dir: folder with local copies ``<task>/{train,test}.jsonl``.
-        seqlen: tokens per perplexity window.
-        batch_size: windows or items per forward pass.
-        limit: first items (or windows) of each task.
-        num_fewshot: exemplars per prompt (``None``: each task's default).
-        seed: exemplar seed.
-        rationale: chain-of-thought exemplars for arithmetic tasks.
-        max_new_tokens: most generated tokens per answer (``None``: per-kind default).
-        shared_exemplars: the same exemplars for every item of a task (its prompt prefix runs once per batch).
+        options: how they are evaluated (default: :class:`EvaluationOptions` with a 2048-token perplexity window).
         cache: where results are looked up and stored; ``None`` for no cache.
         model_id: identity of the model in cache keys (e.g. :func:`~calibprune.evaluation.cache.path_fingerprint`
             of its path); default: a hash of its weights.
         trainer: the Lightning trainer for the test loop.
+        **settings: fields of :class:`EvaluationOptions` that replace those of ``options``, e.g. ``limit=10``.
 
     Returns:
         The results of every task, in ``tasks`` order (lm-evaluation-harness tasks last).
     """
+    options = replace(options or EvaluationOptions(seqlen=DEFAULT_WINDOW), **settings)
     harness = [name.removeprefix(HARNESS_PREFIX) for name in tasks if name.startswith(HARNESS_PREFIX)]
     ours = [name for name in tasks if not name.startswith(HARNESS_PREFIX)]
-    options = dict(
-        seqlen=seqlen,
-        batch_size=batch_size,
-        limit=limit,
-        num_fewshot=num_fewshot,
-        seed=seed,
-        rationale=rationale,
-        max_new_tokens=max_new_tokens,
-        data_dir=data_dir,
-        shared_exemplars=shared_exemplars,
-    )
     results: list[TaskResult] = []
     if ours:
         results += _evaluate_ours(model, tokenizer, ours, options, cache, model_id, trainer)
     if harness:
         results += evaluate_harness(
-            model, tokenizer, harness, batch_size=batch_size, limit=limit, num_fewshot=num_fewshot, seed=seed
+            model,
+            tokenizer,
+            harness,
+            batch_size=options.batch_size,
+            limit=options.limit,
+            num_fewshot=options.num_fewshot,
+            seed=options.seed,
         )
     return results
 
@@ -116,13 +100,13 @@ def _evaluate_ours(
     model: nn.Module,
     tokenizer: Any,
     tasks: list[str],
-    options: dict[str, Any],
+    options: EvaluationOptions,
     cache: ResultCache | None,
     model_id: str | None,
     trainer: Trainer | None,
 ) -> list[TaskResult]:
     """Read cached tasks, evaluate the others in one test run, store their results."""
-    datamodule = EvaluationDataModule(tasks=tasks, **options)
+    datamodule = EvaluationDataModule.from_options(tasks, options)
     by_task: dict[str, list[TaskResult]] = {}
     keys: dict[str, str] = {}
     if cache is not None:
@@ -136,7 +120,7 @@ def _evaluate_ours(
     missing = [name for name in tasks if name not in by_task]
     if missing:
         module = EvaluationModule.from_model(model, tokenizer)
-        results = run_evaluation(module, EvaluationDataModule(tasks=missing, **options), trainer)
+        results = run_evaluation(module, EvaluationDataModule.from_options(missing, options), trainer)
         for name in missing:
             by_task[name] = [r for r in results if r.task == name]
             if cache is not None:

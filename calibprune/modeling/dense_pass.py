@@ -36,7 +36,8 @@ def dense_pass(
     the device (a streamed block's weights are gone afterwards).
     """
     _, blocks = decoder_blocks(pl_module.model)
-    saved = [inputs.hidden for inputs in pl_module.calibration]
+    activations = pl_module.activations
+    saved = activations.hidden_states()
     state: dict[str, Any] = {"mask": None}
     results = []
     try:
@@ -54,8 +55,8 @@ def dense_pass(
                 for name, p in layers.items()
             ]
             try:
-                for inputs in pl_module.calibration:
-                    on_device = inputs.to(pl_module.device) if pl_module.offload_activations else inputs
+                for inputs in activations:
+                    on_device = activations.on_device(inputs, pl_module.device)
                     state["mask"] = on_device.token_mask
                     inputs.hidden = run_block(block, on_device).to(inputs.hidden.device)
             finally:
@@ -66,6 +67,6 @@ def dense_pass(
             results.append(visit(index, layers, norms))
             pl_module.placement.offload(index, block)
     finally:
-        for inputs, hidden in zip(pl_module.calibration, saved, strict=True):
+        for inputs, hidden in zip(activations, saved, strict=True):
             inputs.hidden = hidden
     return results

@@ -29,6 +29,9 @@ class PruningPlan:
         pruned_weights: weights in the matrices to prune, over all blocks.
         block_weights: every parameter of the decoder blocks.
         kept: weights of the blocks not pruned, by reason.
+        unknown: matrices of kinds calibprune does not know how to prune, by full name (a plan built with
+            ``strict=False`` only, e.g. to measure the sparsity of a model ``evaluate`` reads).
+        strict: unknown kinds of weights are errors (every plan that prunes).
     """
 
     path: str
@@ -38,21 +41,30 @@ class PruningPlan:
     pruned_weights: int
     block_weights: int
     kept: dict[str, int] = field(default_factory=dict)
+    unknown: list[str] = field(default_factory=list)
+    strict: bool = True
 
     @classmethod
-    def build(cls, model: nn.Module, selection: Selection | None = None) -> PruningPlan:
+    def build(cls, model: nn.Module, selection: Selection | None = None, strict: bool = True) -> PruningPlan:
         """Discover every block's matrices, apply targets/ignore, and check that nothing is silently skipped.
 
+        Args:
+            model: the causal LM.
+            selection: ``--method.targets``/``--method.ignore``.
+            strict: refuse what cannot be pruned; ``False`` (a report, nothing pruned): list unknown kinds of
+                weights in :attr:`unknown` and accept blocks with nothing to prune.
+
         Raises:
-            ValueError: a block has an unknown kind of weight matrix or nothing to prune, or a pattern matched
-                nothing.
+            ValueError: when ``strict``, a block has an unknown kind of weight matrix or nothing to prune; or a
+                pattern matched nothing.
         """
         selection = selection or Selection()
         path, blocks = decoder_blocks(model)
-        names, kinds, sizes, pruned, total, kept = [], [], [], 0, 0, {}
+        names, kinds, sizes, pruned, total, kept, unknown = [], [], [], 0, 0, {}, []
         for index, block in enumerate(blocks):
-            found = block_weights(block, f"decoder block {path}.{index}")
-            if not found.prunable:
+            found = block_weights(block, f"decoder block {path}.{index}", strict)
+            unknown += [f"{path}.{index}.{name}" for name in found.unknown]
+            if not found.prunable and strict:
                 raise ValueError(
                     f"--model: decoder block {path}.{index} ({type(block).__name__}) has no weight "
                     "matrix calibprune can prune (nn.Linear, Conv1D, fused MoE experts)"
@@ -70,23 +82,26 @@ class PruningPlan:
             for reason, count in {**found.kept, EXCLUDED: excluded}.items():
                 kept[reason] = kept.get(reason, 0) + count
         selection.check_all_used()
-        if not any(names):
+        if not any(names) and strict:
             raise ValueError("--method.targets/--method.ignore: no weight matrix is left to prune")
-        return cls(path, names, kinds, sizes, pruned, total, {k: v for k, v in kept.items() if v})
+        return cls(path, names, kinds, sizes, pruned, total, {k: v for k, v in kept.items() if v}, unknown, strict)
 
     def layers(self, index: int, block: nn.Module) -> dict[str, PrunableWeight]:
         """Block ``index``'s matrices to prune (re-discovered: a streamed block's parameters are new objects)."""
-        found = {p.name: p for p in block_weights(block, f"decoder block {self.path}.{index}").prunable}
+        found = {p.name: p for p in block_weights(block, f"decoder block {self.path}.{index}", self.strict).prunable}
         return {name: found[name] for name in self.names[index]}
 
     def coverage(self) -> dict[str, Any]:
-        """Pruned weights over all weights of the decoder blocks, and what the others are."""
-        return {
+        """Pruned weights over all weights of the decoder blocks, what the others are, and unknown kinds if any."""
+        coverage = {
             "pruned_weights": self.pruned_weights,
             "block_weights": self.block_weights,
             "fraction": self.pruned_weights / max(self.block_weights, 1),
             "not_pruned": dict(self.kept),
         }
+        if self.unknown:
+            coverage["unknown_weights"] = list(self.unknown)
+        return coverage
 
     def log(self) -> None:
         """List, before pruning, what every block will have pruned (one line per block, one for coverage)."""

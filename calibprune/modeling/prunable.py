@@ -95,22 +95,34 @@ class BlockWeights:
         prunable: the matrices, in module order.
         kept: weights not pruned, by reason (``router``, ``vectors (norms, biases)``).
         total: every parameter of the block.
+        unknown: matrices of kinds calibprune does not know how to prune (only listed when not ``strict``).
     """
 
     prunable: list[PrunableWeight]
     kept: dict[str, int]
     total: int
+    unknown: list[str] = field(default_factory=list)
 
 
-def block_weights(block: nn.Module, where: str = "block") -> BlockWeights:
+UNKNOWN = "weights of unknown kinds"
+
+
+def block_weights(block: nn.Module, where: str = "block", strict: bool = True) -> BlockWeights:
     """Every weight of a decoder block, sorted into prunable matrices and weights kept as they are.
 
+    Args:
+        block: the decoder block.
+        where: the block, as error messages name it.
+        strict: refuse a parameter of two or more dimensions calibprune does not know how to prune; ``False``:
+            list it in ``unknown`` (``name (shape, in a Module)``) and count it under :data:`UNKNOWN`.
+
     Raises:
-        ValueError: for a parameter of two or more dimensions calibprune does not know how to prune.
+        ValueError: when ``strict``, for a parameter of two or more dimensions calibprune does not know how to prune.
     """
     conv1d = _conv1d_class()
     prunable: list[PrunableWeight] = []
     kept: dict[str, int] = {}
+    unknown: list[str] = []
     covered: set[int] = set()
     for name, module in block.named_modules():
         if name.rsplit(".", 1)[-1] in ROUTER_NAMES or "Router" in type(module).__name__:
@@ -148,13 +160,17 @@ def block_weights(block: nn.Module, where: str = "block") -> BlockWeights:
         if id(parameter) in covered:
             continue
         if parameter.dim() >= 2:
-            raise ValueError(
-                f"--model: {where} holds {name} ({tuple(parameter.shape)}, in a {_owner(block, name)}), a weight "
-                "calibprune does not know how to prune (known: nn.Linear, transformers Conv1D, fused MoE experts); "
-                "refusing to skip it silently"
-            )
+            described = f"{name} ({tuple(parameter.shape)}, in a {_owner(block, name)})"
+            if strict:
+                raise ValueError(
+                    f"--model: {where} holds {described}, a weight calibprune does not know how to prune (known: "
+                    "nn.Linear, transformers Conv1D, fused MoE experts); refusing to skip it silently"
+                )
+            unknown.append(described)
+            kept[UNKNOWN] = kept.get(UNKNOWN, 0) + parameter.numel()
+            continue
         kept["vectors (norms, biases)"] = kept.get("vectors (norms, biases)", 0) + parameter.numel()
-    return BlockWeights(prunable, kept, total)
+    return BlockWeights(prunable, kept, total, unknown)
 
 
 def _owner(block: nn.Module, parameter_name: str) -> str:

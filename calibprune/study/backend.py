@@ -12,6 +12,10 @@ from typing import Any
 from lightning.pytorch import seed_everything
 from torch import nn
 
+from calibprune.datamodules.calibration import CalibrationDataModule
+from calibprune.evaluation.api import evaluate_model
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 from calibprune.study.cells import Cell
 from calibprune.study.spec import EvaluationSpec
 
@@ -27,10 +31,6 @@ def prune_cell(model: nn.Module, tokenizer: Any, cell: Cell) -> dict[str, Any]:
     Returns:
         The global entry of the sparsity report (``sparsity``, parameter counts).
     """
-    from calibprune.datamodules.calibration import CalibrationDataModule
-    from calibprune.module import PruningModule
-    from calibprune.trainer import PruningTrainer
-
     spec = cell.spec
     module = PruningModule(spec.model.model, spec.model.dtype, spec.model.offload_activations)
     module.model, module.tokenizer = model, tokenizer
@@ -80,8 +80,6 @@ def evaluate(
         One dict per (task, metric): ``task``, ``metric``, ``value``, ``stderr``, ``n``, ``num_fewshot``,
         ``per_item``.
     """
-    from calibprune.evaluation.api import evaluate_model
-
     results = dict(done or {})
     for task in evaluation.tasks:
         if task in results:
@@ -91,14 +89,7 @@ def evaluate(
             model,
             tokenizer,
             [task],
-            data_dir=data_dir,
-            seqlen=evaluation.seqlen,
-            batch_size=evaluation.batch_size,
-            limit=evaluation.limit_of(task),
-            num_fewshot=evaluation.num_fewshot,
-            seed=evaluation.seed,
-            rationale=evaluation.rationale,
-            max_new_tokens=evaluation.max_new_tokens,
+            evaluation.options(data_dir, task),
             cache=cache,
             model_id=model_id,
         )

@@ -6,6 +6,8 @@ import logging
 import sys
 
 from calibprune.study.cells import Shard
+from calibprune.study.report import write_report
+from calibprune.study.runner import run_study
 from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
 
 log = logging.getLogger(__name__)
@@ -20,9 +22,6 @@ def run_and_report(spec: StudySpec, shard: str | None = None, report: bool | Non
         report: write the report after the run (default: yes, unless sharded: merge shards with ``report``).
         run: run cells (``false``: only merge the results found and write the report).
     """
-    from calibprune.study.report import write_report
-    from calibprune.study.runner import run_study
-
     spec.validate()
     if run:
         run_study(spec, Shard.parse(shard) if shard else None)
@@ -68,8 +67,6 @@ def report(output_dir: str, plots: bool = True, tensorboard: bool = True, refere
         tensorboard: write the TensorBoard HParams view.
         reference: the calibration set the others are tested against (default: the study's, else ``c4``).
     """
-    from calibprune.study.report import write_report
-
     result = write_report(output_dir, plots=plots, tensorboard=tensorboard, reference=reference)
     print(f"{output_dir}/report.md: {result.cells_done}/{result.cells_expected} cells")
 

@@ -18,8 +18,12 @@ from typing import Any
 
 import torch
 
+from calibprune.evaluation.cache import ResultCache, path_fingerprint
+from calibprune.modeling.loading import load_tokenizer
+from calibprune.prune.module import PruningModule
 from calibprune.study import backend
 from calibprune.study.cells import Cell, Shard, dense_id, expand_cells
+from calibprune.study.preflight import check_calibration
 from calibprune.study.spec import StudySpec
 from calibprune.study.store import append_record, finished_ids, read_records, results_path
 
@@ -36,8 +40,6 @@ class DenseModel:
     """
 
     def __init__(self, spec: StudySpec) -> None:
-        from calibprune.module import PruningModule
-
         module = PruningModule(spec.model.model, spec.model.dtype, spec.model.offload_activations)
         module.configure_model()
         self.model, self.tokenizer = module.model, module.tokenizer
@@ -51,8 +53,6 @@ class DenseModel:
 
     def cache_id(self, spec: StudySpec) -> str:
         """Identity of the dense model in the evaluation cache: its saved files and dtype."""
-        from calibprune.evaluation.cache import path_fingerprint
-
         return f"{path_fingerprint(spec.model.model)}:{spec.model.dtype}"
 
 
@@ -126,8 +126,6 @@ class _Partials:
 
 
 def _evaluate_dense(spec: StudySpec, dense: DenseModel, path: Path) -> None:
-    from calibprune.evaluation.cache import ResultCache
-
     partials = _Partials(spec, dense_id(spec), path)
     results = partials.evaluate(dense, cache=ResultCache(), model_id=dense.cache_id(spec))
     seconds = sum(partials.seconds.values())
@@ -207,9 +205,6 @@ def _skip_unavailable(spec: StudySpec, todo: list[Cell], path: Path) -> list[Cel
 
     Skipped cells do not count as finished: the next run checks them again (e.g. once a copy is available).
     """
-    from calibprune.modeling.loading import load_tokenizer
-    from calibprune.study.preflight import check_calibration
-
     found = check_calibration(todo, load_tokenizer(spec.model.model), spec.data_dir)
     runnable = []
     for cell in todo:

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
 from calibprune.engine.sparsity import resolve_pattern
+from calibprune.evaluation.options import DEFAULT_WINDOW, EvaluationOptions
 from calibprune.modeling.loading import EMBEDDED_MODEL
 
 
@@ -174,7 +175,10 @@ class GridSpec:
 
 @dataclass
 class EvaluationSpec:
-    """What every pruned model (and the dense one) is evaluated on.
+    """What every pruned model (and the dense one) is evaluated on: tasks, limits, and the study's options.
+
+    The options mean what they mean in :class:`~calibprune.evaluation.options.EvaluationOptions` (the study's
+    perplexity window is 2048 tokens; ``data_dir`` is the study's). These fields are part of every cell's id.
 
     Attributes:
         tasks: perplexity corpora (``wikitext``, ``c4``, a local text file) and downstream tasks.
@@ -189,12 +193,12 @@ class EvaluationSpec:
     """
 
     tasks: list[str] = field(default_factory=lambda: ["wikitext"])
-    seqlen: int = 2048
-    batch_size: int = 8
+    seqlen: int = DEFAULT_WINDOW
+    batch_size: int = EvaluationOptions.batch_size
     limit: int | None = None
     limits: dict[str, int] = field(default_factory=dict)
     num_fewshot: int | None = None
-    seed: int = 0
+    seed: int = EvaluationOptions.seed
     rationale: bool = False
     max_new_tokens: int | None = None
 
@@ -202,8 +206,14 @@ class EvaluationSpec:
         """The item (or window) limit of ``task``."""
         return self.limits.get(task, self.limit)
 
+    def options(self, data_dir: str | None, task: str | None = None) -> EvaluationOptions:
+        """The evaluation options of ``task`` (its own limit), or of every task (the global ``limit``)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(EvaluationOptions) if hasattr(self, f.name)}
+        limit = self.limit if task is None else self.limit_of(task)
+        return EvaluationOptions(**{**shared, "limit": limit, "data_dir": data_dir})
+
     def as_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict (part of every cell's identity)."""
+        """The settings as a plain dict (part of every cell's id)."""
         return asdict(self)
 
 

@@ -62,7 +62,7 @@ def test_advise_ranks_writes_every_format(capsys, tiny_llama_dir, target_file, i
         capsys, *advise_args(tiny_llama_dir, target_file, "--output_dir", "advice", "--all_proxies", "true")
     )
     assert code == 0, err
-    assert "calibration advice for" in out and "combined" in out
+    assert "calibration advice for" in out and "coverage" in out
     folder = in_tmp_dir / "advice"
     assert {p.name for p in folder.iterdir()} == {"advice.md", "advice.csv", "advice.json", "advice.png"}
     advice = json.loads((folder / "advice.json").read_text())
@@ -96,7 +96,7 @@ def test_advise_ranks_writes_every_format(capsys, tiny_llama_dir, target_file, i
 
 
 def test_advise_measures_only_what_the_proxy_needs(capsys, tiny_llama_dir, target_file, in_tmp_dir):
-    """The default proxy (combined) skips the likelihood, lexical passes; its ranking equals the full run's."""
+    """The default proxy (coverage) skips the probe, likelihood and lexical parts; it ranks as the full run."""
     code, _, err = run_cli(capsys, *advise_args(tiny_llama_dir, target_file, "--output_dir", "few"))
     assert code == 0, err
     few = json.loads((in_tmp_dir / "few" / "advice.json").read_text())
@@ -105,9 +105,9 @@ def test_advise_measures_only_what_the_proxy_needs(capsys, tiny_llama_dir, targe
     )
     assert code == 0, err
     full = json.loads((in_tmp_dir / "all" / "advice.json").read_text())
-    assert few["proxy"] == "combined"
-    assert few["settings"]["measured"] == ["reconstruction", "statistics", "coverage", "diversity", "combined"]
-    assert few["seconds"]["likelihood"] == 0 and few["seconds"]["lexical"] == 0
+    assert few["proxy"] == "coverage"
+    assert few["settings"]["measured"] == ["statistics", "coverage", "diversity"]
+    assert few["seconds"]["likelihood"] == few["seconds"]["lexical"] == few["seconds"]["prune_probe"] == 0
     assert full["seconds"]["likelihood"] > 0
     by_name = {r["candidate"]: r for r in full["rows"]}
     for row in few["rows"]:

@@ -12,8 +12,8 @@ from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.engine.statistics import SquaredNormAccumulator
 from calibprune.modeling.blocks import decoder_blocks
 from calibprune.modeling.capture import run_block
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 
 
 def _samples(vocab: int, seed: int, n: int = 4, seqlen: int = 16) -> CalibrationSamples:
@@ -50,7 +50,7 @@ def test_probe_prunes_the_first_block_like_a_full_run_and_restores(tiny_llama_di
     full_method = Wanda(0.5)
     full_trainer = PruningTrainer(callbacks=[full_method], logger=False, enable_progress_bar=False, devices=1)
     full_module.trainer = full_trainer
-    full_module.calibration = BlockProbe(full_module, 1, 2).inputs(samples)
+    full_module.activations.batches = BlockProbe(full_module, 1, 2).inputs(samples)
     full_module.prune_blocks(full_method)
     full = decoder_blocks(full_module.model)[1][0].state_dict()
     for name, value in probed.items():

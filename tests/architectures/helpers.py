@@ -5,8 +5,8 @@ from __future__ import annotations
 from calibprune.datamodules import CalibrationDataModule
 from calibprune.modeling.blocks import decoder_blocks
 from calibprune.modeling.plan import PruningPlan
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 from tests.architectures.conftest import NSAMPLES, SEQLEN
 
 

@@ -6,8 +6,8 @@ from calibprune.callbacks import Magnitude, SparseGPT, Wanda
 from calibprune.datamodules import CalibrationDataModule
 from calibprune.modeling.blocks import decoder_blocks, linear_layers
 from calibprune.modeling.loading import load_model
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 
 NSAMPLES, SEQLEN = 8, 32
 

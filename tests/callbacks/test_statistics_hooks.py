@@ -4,8 +4,8 @@ from typing_extensions import override
 
 from calibprune.callbacks import BlockCallback, SparseGPT, Wanda
 from calibprune.datamodules import CalibrationDataModule
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 
 NSAMPLES, SEQLEN = 6, 16
 

@@ -7,15 +7,18 @@ subprocesses for the exit status and the absence of tracebacks.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import torch
+from jsonargparse import Namespace
 
 import calibprune.evaluation.module
-import calibprune.module
+import calibprune.prune.module
+from calibprune.command_line.checks import check_devices
 from tests.cli.helpers import run_cli
 
 
@@ -46,10 +49,10 @@ def no_model_load(monkeypatch):
     def loader(*args, **kwargs):
         raise AssertionError(f"a model was loaded for bad input: {args}")
 
-    for module in (calibprune.module, calibprune.evaluation.module):
+    for module in (calibprune.prune.module, calibprune.evaluation.module):
         monkeypatch.setattr(module, "load_model", loader)
         monkeypatch.setattr(module, "load_tokenizer", loader)
-    monkeypatch.setattr(calibprune.module, "build_skeleton", loader)
+    monkeypatch.setattr(calibprune.prune.module, "build_skeleton", loader)
 
 
 def _tree(*roots: Path) -> set[Path]:
@@ -255,3 +258,27 @@ def test_bad_input_exit_status_of_the_real_command(tmp_path, tiny_llama_dir, tok
     assert done.returncode == 2, done.stderr
     assert lines == [lines[0]] and expected.format(files=files) in lines[0], done.stdout + done.stderr
     assert _tree(tmp_path, files) == before
+
+
+def test_a_torchrun_launch_beyond_the_cpu_cores_is_refused(
+    capsys, in_tmp_dir, no_model_load, tiny_llama_dir, token_file, files, monkeypatch
+):
+    cores = os.cpu_count() or 1
+    for name, value in {"LOCAL_RANK": "0", "RANK": "0", "LOCAL_WORLD_SIZE": str(cores + 1)}.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("WORLD_SIZE", str(cores + 1))
+    args = _fill(_prune("--trainer.accelerator", "cpu", "--trainer.strategy", "ddp"), tiny_llama_dir, token_file, files)
+    before = _tree(in_tmp_dir, files, token_file.parent)
+    code, out, err = run_cli(capsys, *args)
+    lines = [line for line in (out + err).splitlines() if line.strip()]
+    assert code == 2, err
+    assert lines == [
+        f"calibprune: error: --nproc_per_node {cores + 1} (torchrun: LOCAL_WORLD_SIZE): this machine has {cores} "
+        f"CPU cores; accepted: 1 to {cores} processes per node"
+    ]
+    assert _tree(in_tmp_dir, files, token_file.parent) == before
+    monkeypatch.setenv("LOCAL_WORLD_SIZE", str(cores))
+    check_devices(Namespace(accelerator="cpu"))  # as many processes as cores: accepted
+    monkeypatch.delenv("LOCAL_WORLD_SIZE")
+    monkeypatch.setenv("WORLD_SIZE", str(cores))
+    check_devices(Namespace(accelerator="cpu"))

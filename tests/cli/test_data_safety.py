@@ -7,7 +7,7 @@ import sys
 import pytest
 
 from calibprune.modeling.workdir import WorkDir
-from calibprune.saving import save_target_lock
+from calibprune.prune.saving import save_target_lock
 from tests.cli.helpers import prune_args, run_cli
 from tests.cli.test_evaluate import _cell
 

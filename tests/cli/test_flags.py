@@ -6,8 +6,8 @@ import pytest
 
 from calibprune.callbacks import SparseGPT
 from calibprune.callbacks.base import find_pruning_method
-from calibprune.cli_flags import expand_shorthands
-from calibprune.trainer import PruningTrainer
+from calibprune.command_line.flags import expand_shorthands
+from calibprune.prune.trainer import PruningTrainer
 from tests.cli.helpers import run_cli
 
 

@@ -8,8 +8,8 @@ import sys
 import pytest
 import torch
 
-import calibprune.comparison
 import calibprune.evaluation.scorers.perplexity as perplexity_scorer
+import calibprune.prune.comparison
 from tests.cli.helpers import prune_args, run_cli
 from tests.cli.test_evaluate import EVAL, _cell
 
@@ -89,7 +89,7 @@ def test_evaluate_output_file(capsys, in_tmp_dir, tiny_llama_dir, eval_data_dir)
 def _record_devices(monkeypatch) -> dict[str, list]:
     """Record the device of every evaluation trainer and of the model in every perplexity forward pass."""
     seen: dict[str, list] = {"trainer": [], "model": []}
-    make_trainer, window_nll = calibprune.comparison._trainer, perplexity_scorer.window_nll
+    make_trainer, window_nll = calibprune.prune.comparison._trainer, perplexity_scorer.window_nll
 
     def trainer(device, progress):
         seen["trainer"].append(torch.device(device))
@@ -99,7 +99,7 @@ def _record_devices(monkeypatch) -> dict[str, list]:
         seen["model"].append(next(model.parameters()).device)
         return window_nll(model, batch)
 
-    monkeypatch.setattr(calibprune.comparison, "_trainer", trainer)
+    monkeypatch.setattr(calibprune.prune.comparison, "_trainer", trainer)
     monkeypatch.setattr(perplexity_scorer, "window_nll", nll)
     return seen
 

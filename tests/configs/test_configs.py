@@ -7,8 +7,8 @@ import pytest
 
 from calibprune.callbacks.base import find_pruning_method
 from calibprune.cli import main
+from calibprune.command_line.jobs import CalibpruneTrainer
 from calibprune.datamodules.evaluation import EvaluationDataModule
-from calibprune.trainer import PruningTrainer
 
 CONFIGS = Path(__file__).resolve().parents[2] / "calibprune" / "configs"
 SHIPPED = sorted(CONFIGS.rglob("*.yaml"))
@@ -33,7 +33,7 @@ def built(monkeypatch, tmp_path):
         return record
 
     for name in ("prune", "study"):
-        monkeypatch.setattr(PruningTrainer, name, recorder(getattr(PruningTrainer, name)))
+        monkeypatch.setattr(CalibpruneTrainer, name, recorder(getattr(CalibpruneTrainer, name)))
     return calls
 
 

@@ -5,8 +5,8 @@ import torch
 
 from calibprune.callbacks import Wanda
 from calibprune.datamodules import CalibrationDataModule, CalibrationSamples
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 
 
 def pruned_masks(model_dir, token_file, seqlen, count_padding=False):

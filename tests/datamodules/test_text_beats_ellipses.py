@@ -8,9 +8,9 @@ from torch.nn import functional as F
 
 from calibprune.callbacks import Wanda
 from calibprune.datamodules import CalibrationDataModule
-from calibprune.module import PruningModule
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 from calibprune.tasks import read_jsonl
-from calibprune.trainer import PruningTrainer
 from tests.conftest import shared_source
 
 SEQLEN, WINDOWS = 256, 16

@@ -26,9 +26,9 @@ from calibprune.callbacks import BlockCallback, Magnitude, SparseGPT, Wanda
 from calibprune.datamodules import CalibrationDataModule
 from calibprune.modeling.blocks import decoder_blocks, linear_layers
 from calibprune.modeling.loading import load_model
-from calibprune.module import PruningModule
-from calibprune.saving import REPORT_NAME
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.saving import REPORT_NAME
+from calibprune.prune.trainer import PruningTrainer
 from tests.conftest import shared_source
 
 pytestmark = [pytest.mark.slow, pytest.mark.data]

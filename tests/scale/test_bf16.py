@@ -8,8 +8,8 @@ import torch
 from calibprune.callbacks import SparseGPT, Wanda
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.engine.wanda import wanda_mask
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 
 
 class RecordingMixin:
@@ -21,11 +21,15 @@ class RecordingMixin:
 
         def record(name):
             def hook(_layer, args):
-                self.inputs[name].append((args[0].detach().clone(), pl_module.active_token_mask.bool()))
+                self.inputs[name].append((args[0].detach().clone(), self.mask.bool()))
 
             return hook
 
         self.recorders = [layer.register_forward_pre_hook(record(name)) for name, layer in layers.items()]
+
+    def on_block_batch_start(self, trainer, pl_module, index, batch):
+        super().on_block_batch_start(trainer, pl_module, index, batch)
+        self.mask = batch.token_mask
 
     def on_block_end(self, trainer, pl_module, index, layers):
         for handle in self.recorders:

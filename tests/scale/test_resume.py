@@ -6,12 +6,12 @@ import json
 
 import pytest
 
-import calibprune.module
+import calibprune.prune.module
 from calibprune.callbacks import Wanda
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.modeling.workdir import MANIFEST, WorkDir
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 from tests.scale.conftest import assert_bitwise_equal, prune_args, run_cli, saved_tensors
 from tests.scale.kill_callback import ENV, SIGNAL_ENV
 
@@ -67,7 +67,7 @@ def test_run_that_died_while_saving_resumes_without_pruning_and_refuses_other_ru
         raise OSError("disk full")
 
     with monkeypatch.context() as patch:
-        patch.setattr(calibprune.module, "save_pruned_model", disk_full)
+        patch.setattr(calibprune.prune.module, "save_pruned_model", disk_full)
         with pytest.raises(OSError, match="disk full"):
             _prune(tiny4_dir, calibration_tokens, tmp_path / "out")
     manifest = json.loads((WorkDir.next_to(tmp_path / "out") / MANIFEST).read_text())

@@ -12,8 +12,8 @@ from calibprune.callbacks import SparseGPT, Wanda
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.modeling.safetensors_io import INDEX_FILE, SafetensorsCheckpoint
 from calibprune.modeling.streaming import build_skeleton, materialise_outside_blocks
-from calibprune.module import PruningModule
-from calibprune.trainer import PruningTrainer
+from calibprune.prune.module import PruningModule
+from calibprune.prune.trainer import PruningTrainer
 from tests.scale.conftest import assert_bitwise_equal, saved_tensors
 
 

@@ -5,8 +5,8 @@ import torch
 from transformers import AutoModelForCausalLM
 
 from calibprune.modeling.loading import load_model, load_tokenizer
-from calibprune.report import sparsity_report
-from calibprune.saving import REPORT_NAME, save_pruned_model
+from calibprune.prune.report import sparsity_report
+from calibprune.prune.saving import REPORT_NAME, save_pruned_model
 
 
 def test_save_is_atomic_and_refuses_to_overwrite(tiny_llama_dir, tmp_path):

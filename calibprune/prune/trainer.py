@@ -9,20 +9,20 @@ from lightning.pytorch import Trainer
 from torch.utils.data import DataLoader
 
 from calibprune.callbacks.base import find_pruning_method
-from calibprune.checks import check_causal_lm, check_prune_options
-from calibprune.comparison import EVAL_FLAGS, DenseVsPruned
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.datamodules.evaluation import EvaluationDataModule, default_window
+from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.api import run_evaluation
 from calibprune.evaluation.module import EvaluationModule
+from calibprune.evaluation.options import EvaluationOptions, renamed_flags
 from calibprune.evaluation.results import TaskResult
-from calibprune.module import PruningModule
-from calibprune.report import sparsity_report
-from calibprune.results_file import calibration_entry, check_output_path, model_entry, write_results
-from calibprune.saving import target_lock
-from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
-from calibprune.study_checks import check_study
-from calibprune.summary import RunSummary
+from calibprune.modeling.plan import PruningPlan
+from calibprune.prune.checks import check_causal_lm, check_prune_options
+from calibprune.prune.comparison import EVAL_FLAGS, DenseVsPruned
+from calibprune.prune.module import PruningModule
+from calibprune.prune.report import sparsity_report
+from calibprune.prune.results_file import calibration_entry, check_output_path, model_entry, write_results
+from calibprune.prune.saving import target_lock
+from calibprune.prune.summary import RunSummary
 
 
 class PruningTrainer(Trainer):
@@ -45,7 +45,7 @@ class PruningTrainer(Trainer):
         tasks: list[str] | None = None,
         eval_limit: int | None = None,
         eval_seqlen: int | None = None,
-        eval_batch_size: int = 8,
+        eval_batch_size: int = EvaluationOptions.batch_size,
         skip_dense_eval: bool = False,
         output: str | None = None,
     ) -> dict[str, Any]:
@@ -157,15 +157,9 @@ class PruningTrainer(Trainer):
                 "and run `calibprune evaluate --model DIR` instead"
             )
         data_dir = datamodule.data_dir if datamodule is not None else None
-        return DenseVsPruned(
-            tasks,
-            seqlen=seqlen,
-            batch_size=batch_size,
-            limit=limit,
-            data_dir=data_dir,
-            device=self.strategy.root_device,
-            flags=EVAL_FLAGS,
-        )
+        with renamed_flags(EVAL_FLAGS):
+            options = EvaluationOptions(seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir)
+        return DenseVsPruned(tasks, options, device=self.strategy.root_device, flags=EVAL_FLAGS)
 
     def evaluate(
         self, model: EvaluationModule, datamodule: EvaluationDataModule, output: str | None = None
@@ -183,24 +177,23 @@ class PruningTrainer(Trainer):
         summary = RunSummary("evaluate")
         model.configure_model()
         check_causal_lm(model.model, repr(model.model_name))
-        if datamodule.seqlen is None:
-            datamodule.seqlen = default_window(model.max_length)
+        datamodule.options = options = datamodule.options.fit_window(model.max_length)
         summary.describe_model(model.model_name, model.model)
         summary.hparams.update(
             tasks=datamodule.tasks,
-            seqlen=datamodule.seqlen,
-            limit=datamodule.limit,
-            num_fewshot=datamodule.num_fewshot,
-            seed=datamodule.seed,
+            seqlen=options.seqlen,
+            limit=options.limit,
+            num_fewshot=options.num_fewshot,
+            seed=options.seed,
         )
-        summary.facts["evaluation"] = describe_evaluation(datamodule)
+        summary.facts["evaluation"] = options.describe(datamodule.tasks)
         connector = self._accelerator_connector
         sampler, connector.use_distributed_sampler = connector.use_distributed_sampler, False
         try:  # the datamodule shards the items itself, each exactly once (a DistributedSampler repeats some)
             results = run_evaluation(model, datamodule, trainer=self)
         finally:
             connector.use_distributed_sampler = sampler
-        summary.add_sparsity(sparsity_report(model.model))
+        summary.add_sparsity(sparsity_report(model.model, PruningPlan.build(model.model, strict=False)))
         summary.add_results(str(model.model_name), results, prefix="")
         settings = {task: datamodule.settings(task) for task in datamodule.tasks}
         written = write_results(
@@ -210,120 +203,6 @@ class PruningTrainer(Trainer):
             summary.facts["results"] = str(written)
         summary.finish(self)
         return results
-
-    def study(
-        self,
-        model: PruningModule,
-        datamodule: CalibrationDataModule | None = None,
-        *,
-        grid: GridSpec,
-        evaluation: EvaluationSpec,
-        data_dir: str | None = None,
-        output_dir: str = "studies/study",
-        name: str = "study",
-        shard: str | None = None,
-        report: bool | None = None,
-        run: bool = True,
-        analysis: AnalysisSpec | None = None,
-    ) -> None:
-        """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
-
-        The dense model is ``--model``; calibration sets and methods come from ``grid`` (``--data`` and ``--method``
-        are not used). Finished cells are appended to ``output_dir/results*.jsonl`` and skipped when run again.
-
-        Args:
-            model: the dense model every cell starts from.
-            datamodule: not used: each cell builds its own from ``grid``.
-            grid: calibration sets, methods, nsamples, seqlen and seeds to cross.
-            evaluation: tasks and settings every pruned model and the dense one are evaluated with.
-            data_dir: local copies ``<source>/{train,test}.jsonl`` for calibration and evaluation.
-            output_dir: results, report (tables, plots) and TensorBoard logs.
-            name: the study's title.
-            shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. a SLURM array task).
-            report: write the report after the run (default: yes, unless ``--shard`` is given).
-            run: run the cells (``false``: only merge the shards' results and write the report).
-            analysis: the report's tests: reference set (default ``c4``), significance level, margins.
-        """
-        from calibprune.study.commands import run_and_report
-
-        spec = StudySpec(
-            ModelEntry.from_hparams(model.hparams),
-            grid,
-            evaluation,
-            data_dir,
-            output_dir,
-            name,
-            analysis or AnalysisSpec(),
-        )
-        check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
-        run_and_report(spec, shard, report, run)
-
-    def advise(
-        self,
-        model: PruningModule,
-        datamodule: CalibrationDataModule | None = None,
-        *,
-        candidates: list[str] | None = None,
-        targets: list[str] | None = None,
-        proxy: str = "combined",
-        all_proxies: bool = False,
-        blocks: int = 2,
-        target_windows: int = 16,
-        target_offset: int = 0,
-        bootstrap: int = 200,
-        output_dir: str | None = "advice",
-        overwrite: bool = False,
-        plot: bool = True,
-    ) -> Any:
-        """Rank candidate calibration sets for a target by cheap proxies, without pruning the whole model.
-
-        Every candidate is drawn like ``--calibration`` (``--data.nsamples``, ``--data.seqlen``, ``--data.seed``,
-        ``--data.data_dir``; ``--data.calibration`` is not used) and scored against the target data on the dense
-        model; the table is printed and written to ``output_dir`` (Markdown, CSV, JSON, plot). Validation of the
-        proxies against full pruning and evaluation: ``docs/advisor/README.md``.
-
-        Args:
-            model: the dense model.
-            datamodule: sizes, seed and data folder of the candidates' calibration samples.
-            candidates: calibration sets to rank: ``--calibration`` sources, ``+`` for a mixture, ``@format`` for
-                task layouts, e.g. ``[c4, pile, self, c4+gsm8k, gsm8k@zero-shot]``.
-            targets: what the pruned model must serve: perplexity corpora and/or tasks, names as in ``--tasks``.
-            proxy: the ranking proxy: combined (default: mean rank of reconstruction and statistics, the best
-                in the validation), reconstruction, statistics, coverage, diversity, lexical or likelihood.
-            all_proxies: also measure every other proxy, for comparison (slower: only what ``proxy`` needs is
-                measured by default).
-            blocks: decoder blocks, from the first, pruned with each candidate's statistics by the probe.
-            target_windows: target sequences (perplexity windows or task prompts) of ``--data.seqlen`` tokens.
-            target_offset: skip the first target windows (e.g. those a later evaluation scores).
-            bootstrap: bootstrap draws over target sequences for the intervals and P(best) (0: none).
-            output_dir: folder for advice.{md,csv,json,png} (empty: print only).
-            overwrite: replace an advice already in ``output_dir``.
-            plot: write advice.png.
-        """
-        from calibprune.advisor.command import AdviseOptions, run_advice
-
-        options = AdviseOptions.check(
-            candidates,
-            targets,
-            proxy,
-            all_proxies,
-            blocks,
-            target_windows,
-            target_offset,
-            bootstrap,
-            output_dir,
-            overwrite,
-            plot,
-            datamodule,
-        )
-        method = find_pruning_method(self.callbacks)
-        return run_advice(self, model, method, datamodule, options)
-
-
-def describe_evaluation(datamodule: EvaluationDataModule) -> str:
-    """The evaluation line of the summary: tasks, perplexity window, limit."""
-    limit = f", first {datamodule.limit} items" if datamodule.limit else ""
-    return f"{', '.join(datamodule.tasks)}; perplexity window {datamodule.seqlen} tokens{limit}"
 
 
 def without_calibration(world_size: int) -> DataLoader:

@@ -7,11 +7,11 @@ from typing import Any
 import torch
 from lightning.pytorch import Trainer
 
-from calibprune.cli_errors import renamed_flags
 from calibprune.console import StageProgressBar
-from calibprune.datamodules.evaluation import EvaluationDataModule, default_window
+from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.api import evaluate_model
 from calibprune.evaluation.cache import ResultCache, path_fingerprint
+from calibprune.evaluation.options import EvaluationOptions, renamed_flags
 from calibprune.evaluation.results import TaskResult
 
 # ``prune``'s names of the evaluation options (the evaluation datamodule's errors say ``--limit``...).
@@ -21,15 +21,11 @@ EVAL_FLAGS = {"--limit": "--eval_limit", "--seqlen": "--eval_seqlen", "--batch_s
 class DenseVsPruned:
     """Evaluate a model in memory before and after it is pruned, without reloading it.
 
-    The constructor checks every task name and option, so that a typo fails before any work.
+    The constructor checks every task name, so that a typo fails before any work.
 
     Args:
         tasks: perplexity corpora and downstream tasks.
-        seqlen: tokens per perplexity window (``None``: 2048, or the model's context if shorter).
-        batch_size: windows or items per forward pass.
-        limit: first items (or windows) of each task.
-        data_dir: folder with local copies ``<task>/{train,test}.jsonl``.
-        seed: seed of the few-shot exemplar draw.
+        options: how they are evaluated (``seqlen`` ``None``: 2048, or the model's context if shorter).
         cache: where the dense model's results are looked up and stored (``None``: the default cache folder).
         device: where the model is evaluated (the pruning trainer's device; default: where the model is).
         flags: names of the options in error messages, e.g. ``{"--limit": "--eval_limit"}``.
@@ -38,30 +34,25 @@ class DenseVsPruned:
     def __init__(
         self,
         tasks: list[str],
-        seqlen: int | None = None,
-        batch_size: int = 8,
-        limit: int | None = None,
-        data_dir: str | None = None,
-        seed: int = 0,
+        options: EvaluationOptions | None = None,
         cache: ResultCache | None = None,
         device: torch.device | None = None,
         flags: dict[str, str] | None = None,
     ) -> None:
         self.tasks = list(tasks)
-        self.options: dict[str, Any] = dict(
-            seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir, seed=seed
-        )
         self.flags = dict(flags or {})
         with renamed_flags(self.flags):
-            self._datamodule = EvaluationDataModule(tasks=self.tasks, **self.options)
+            self._datamodule = EvaluationDataModule.from_options(self.tasks, options or EvaluationOptions())
         self.cache = cache or ResultCache()
         self.device = device
 
+    @property
+    def options(self) -> EvaluationOptions:
+        """How the tasks are evaluated (the perplexity window is known after :meth:`fit_window`)."""
+        return self._datamodule.options
+
     def fit_window(self, max_length: int | None) -> None:
         """Fix the perplexity window once the model's context is known (the default, or a check of ``seqlen``)."""
-        if self.options["seqlen"] is None:
-            self.options["seqlen"] = default_window(max_length)
-        self._datamodule.seqlen = self.options["seqlen"]
         with renamed_flags(self.flags):
             self._datamodule.connect(None, max_length)
 
@@ -71,24 +62,20 @@ class DenseVsPruned:
 
     def describe(self) -> str:
         """The evaluation line of the summary: tasks, perplexity window, limit."""
-        limit = self.options["limit"]
-        return (
-            f"{', '.join(self.tasks)}; perplexity window {self.options['seqlen']} tokens"
-            f"{f', first {limit} items' if limit else ''}"
-        )
+        return self.options.describe(self.tasks)
 
     def dense(self, model: torch.nn.Module, tokenizer: Any, name: str, dtype: str, progress: bool) -> list[TaskResult]:
         """Results of the dense model ``name`` loaded in ``dtype``, read from the cache when already known."""
         model_id = f"{path_fingerprint(name)}:{dtype}"
         trainer = _trainer(self.device or _device_of(model), progress)
         return evaluate_model(
-            model, tokenizer, self.tasks, cache=self.cache, model_id=model_id, trainer=trainer, **self.options
+            model, tokenizer, self.tasks, self.options, cache=self.cache, model_id=model_id, trainer=trainer
         )
 
     def pruned(self, model: torch.nn.Module, tokenizer: Any, progress: bool) -> list[TaskResult]:
         """Results of the pruned model in memory."""
         trainer = _trainer(self.device or _device_of(model), progress)
-        return evaluate_model(model, tokenizer, self.tasks, trainer=trainer, **self.options)
+        return evaluate_model(model, tokenizer, self.tasks, self.options, trainer=trainer)
 
 
 def _device_of(model: torch.nn.Module) -> torch.device:

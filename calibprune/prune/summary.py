@@ -76,7 +76,7 @@ class RunSummary:
         self.metrics.update({"/".join(filter(None, (prefix, r.task, r.metric))): float(r.value) for r in results})
 
     def add_sparsity(self, report: dict[str, Any]) -> None:
-        """Add the global sparsity line and metric from a :func:`~calibprune.report.sparsity_report`."""
+        """Add the global sparsity line and metric from a :func:`~calibprune.prune.report.sparsity_report`."""
         overall, layers = report["global"], [layer["sparsity"] for layer in report["layers"].values()]
         self.metrics["sparsity/global"] = overall["sparsity"]
         spread = f", per layer {min(layers):.2%} to {max(layers):.2%}" if layers else ""
@@ -85,6 +85,10 @@ class RunSummary:
         if coverage is not None:  # what the matrices are of all the blocks' weights (the rest: norms, routers...)
             self.metrics["sparsity/coverage"] = coverage["fraction"]
             covered = f"; they hold {coverage['fraction']:.1%} of the decoder-block weights"
+            unknown = coverage.get("unknown_weights") or []
+            if unknown:  # ``evaluate`` reads any causal LM: weights of kinds calibprune cannot prune are listed
+                more = f" and {len(unknown) - 3} more" if len(unknown) > 3 else ""
+                covered += f"; not measured (kinds calibprune cannot prune): {', '.join(unknown[:3])}{more}"
         self.facts["sparsity"] = (
             f"{overall['sparsity']:.2%} of {overall['numel']:,} weights in {len(layers)} matrices{spread}{covered}"
         )

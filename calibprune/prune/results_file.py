@@ -27,7 +27,7 @@ from lightning.pytorch import Trainer
 from calibprune.evaluation.cache import path_fingerprint
 from calibprune.evaluation.results import TaskResult
 from calibprune.loggers import tensorboard_logger
-from calibprune.saving import writable
+from calibprune.prune.saving import writable
 
 SCHEMA = 1
 DEFAULT_NAME = "results.json"
@@ -61,14 +61,14 @@ def calibration_entry(module: Any, datamodule: Any) -> dict[str, Any] | None:
     """The calibration settings and the SHA-256 of the exact calibration tokens (``None`` without calibration)."""
     if datamodule is None:
         return None
-    tokens = getattr(module, "_tokens", None)
+    checkpoint = getattr(module, "run_checkpoint", None)
     return {
         "sources": list(datamodule.calibration),
         "weights": list(datamodule.weights),
         "nsamples": datamodule.nsamples,
         "seqlen": datamodule.seqlen,
         "seed": datamodule.seed,
-        "fingerprint": tokens.hexdigest() if tokens is not None else None,
+        "fingerprint": checkpoint.tokens_digest() if checkpoint is not None else None,
     }
 
 

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import signal
-import tempfile
-from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,9 +36,10 @@ from calibprune.modeling.streaming import (
     materialise_outside_blocks,
     outside_block_tensors,
 )
-from calibprune.modeling.workdir import Progress, WorkDir
-from calibprune.report import matrix_sparsity, sparsity_report, summarise
-from calibprune.saving import save_pruned_model, save_sharded_model
+from calibprune.prune.activations import ActivationCache
+from calibprune.prune.checkpoint import RunCheckpoint
+from calibprune.prune.report import sparsity_report, summarise
+from calibprune.prune.saving import save_pruned_model, save_sharded_model
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +50,10 @@ class PruningModule(pl.LightningModule):
     ``trainer.predict`` feeds the calibration stream through the model up to its first decoder block
     and keeps those inputs; at the end of the epoch every block is calibrated (statistics hooks of the
     :class:`~calibprune.callbacks.PruningMethod` callback on), pruned, and re-run with its pruned weights
-    to produce the inputs of the next block.
+    to produce the inputs of the next block. The activations between blocks are an
+    :class:`~calibprune.prune.activations.ActivationCache`; the work directory of streamed and resumable runs
+    (and their fingerprint) a :class:`~calibprune.prune.checkpoint.RunCheckpoint`. Each calibration batch reaches
+    the :class:`~calibprune.callbacks.block_callback.BlockCallback` hooks through ``on_block_batch_start``.
 
     Args:
         model: Hugging Face hub id or local path of a causal LM (``.gguf`` files too), or ``embedded`` for
@@ -78,24 +79,16 @@ class PruningModule(pl.LightningModule):
         self.save_hyperparameters()
         self.model_name = model
         self.dtype_name = dtype
-        self.offload_activations = offload_activations
         self.onload = onload or stream
         self.stream = stream
         self.model: torch.nn.Module | None = None
         self.tokenizer: Any = None
         self.placement: Resident = Resident()
-        self.active_token_mask: torch.Tensor | None = None
-        self.calibration: list[BlockInputs] = []
-        self.resume = False
-        self.workdir: WorkDir | None = None
-        self.layer_sparsity: dict[str, dict[str, Any]] = {}
+        self.activations = ActivationCache(offload_activations)
+        self.run_checkpoint = RunCheckpoint()
         self.plan: PruningPlan | None = None
         self.blocks_path = ""
         self.method_report: dict[str, Any] = {}
-        self._workdir_path: Path | None = None
-        self._scratch: tempfile.TemporaryDirectory | None = None
-        self._tokens = hashlib.sha256()
-        self._fingerprint: dict[str, Any] = {}
         self._last_linear: dict[tuple[str, ...], str] = {}
 
     @override
@@ -127,21 +120,11 @@ class PruningModule(pl.LightningModule):
             save_model: the folder the pruned model will be saved to.
             resume: checkpoint every finished block and continue an interrupted run of the same job.
         """
-        if resume and not save_model:
-            raise ValueError("--resume needs --save_model: finished blocks are kept in <save_model>.partial")
-        self.resume = resume
-        if save_model and (resume or self.stream):
-            self._workdir_path = WorkDir.next_to(save_model)
-        elif self.stream:
-            self._scratch = tempfile.TemporaryDirectory(prefix="calibprune-stream-")
-            self._workdir_path = Path(self._scratch.name)
+        self.run_checkpoint.configure(save_model, resume, self.stream)
 
     def discard_workdir(self) -> None:
         """Delete the work directory of a failed run that cannot be resumed (rank 0; scratch folders too)."""
-        if self._scratch is not None:
-            self._scratch.cleanup()
-        elif self._workdir_path is not None and rank_zero_only.rank == 0:
-            WorkDir(self._workdir_path).remove()
+        self.run_checkpoint.discard()
 
     @property
     def max_length(self) -> int | None:
@@ -151,7 +134,7 @@ class PruningModule(pl.LightningModule):
     @override
     def on_predict_start(self) -> None:
         """Forget the calibration tokens of any earlier run; keep freed activation memory for reuse."""
-        self._tokens = hashlib.sha256()
+        self.run_checkpoint.forget_tokens()
         reuse_freed_memory()
 
     @override
@@ -162,16 +145,15 @@ class PruningModule(pl.LightningModule):
         _, blocks = decoder_blocks(self.model)
         home = self.placement.home(self.device)
         ids, mask = batch["input_ids"].to(home), batch["attention_mask"].to(home)
-        self._tokens.update(ids.cpu().numpy().tobytes() + mask.cpu().numpy().tobytes())
-        inputs = capture_block_inputs(self.model, blocks[0], ids, mask)
-        self.calibration.append(inputs.to("cpu" if self.offload_activations else self.device))
+        self.run_checkpoint.record_tokens(ids, mask)
+        self.activations.add(capture_block_inputs(self.model, blocks[0], ids, mask), self.device)
 
     @override
     def on_predict_epoch_end(self) -> None:
         """Prune every decoder block in order once the calibration inputs are collected."""
         method = find_pruning_method(self.trainer.callbacks)
         if self.trainer.world_size > 1 and method.needs_calibration:
-            local = torch.tensor(len(self.calibration), device=self.device)
+            local = torch.tensor(len(self.activations), device=self.device)
             fewest = self.trainer.strategy.reduce(local, reduce_op="min")
             if int(fewest) == 0:
                 world = self.trainer.world_size
@@ -187,7 +169,10 @@ class PruningModule(pl.LightningModule):
         if _is_rank_zero():
             self.plan.log()
         method.prepare(self, self.plan)  # before any block is restored or pruned: OWL reads the dense model
-        start = self._start(method, path, blocks)
+        identity = {"model": self.model_name, "dtype": self.dtype_name}
+        start = self.run_checkpoint.start(
+            self.trainer, identity, method, path, blocks, self.placement.streamed, self.activations
+        )
         bar = tqdm(
             range(start, len(blocks)),
             desc=f"pruning ({type(method).__name__})",
@@ -204,8 +189,11 @@ class PruningModule(pl.LightningModule):
             for hook in hooks:
                 hook.on_block_start(self.trainer, self, index, layers)
             if method.needs_calibration:
-                for inputs in self.calibration:
-                    self._collect(block, layers, inputs)
+                for inputs in self.activations:
+                    batch = self.activations.on_device(inputs, self.device)
+                    for hook in hooks:
+                        hook.on_block_batch_start(self.trainer, self, index, batch)
+                    self._collect(block, layers, batch)
                     for hook in hooks:
                         hook.on_block_batch_end(self.trainer, self, index)
             for hook in hooks:
@@ -214,28 +202,24 @@ class PruningModule(pl.LightningModule):
             for hook in hooks:
                 hook.on_block_pruned(self.trainer, self, index, layers)
             if index + 1 < len(blocks):
-                for inputs in self.calibration:
-                    inputs.hidden = self._run(block, inputs).to(inputs.hidden.device)
-            self._finish_block(path, index, block, len(blocks))
+                for inputs in self.activations:
+                    inputs.hidden = self._run(block, self.activations.on_device(inputs, self.device)).to(
+                        inputs.hidden.device
+                    )
+            if self.placement.streamed:
+                self.run_checkpoint.record_sparsity(path, index, self.plan.layers(index, block))
+            self.run_checkpoint.finish_block(self.trainer, path, index, block, len(blocks), self.activations)
             self.placement.offload(index, block)
             if self.trainer.received_sigterm and index + 1 < len(blocks):
-                _stop_on_sigterm(index, self._workdir_path is not None)
+                _stop_on_sigterm(index, self.run_checkpoint.path is not None)
         self.method_report = method.report()
-        self.active_token_mask = None
-        self.calibration = []
+        self.activations.clear()
 
-    def _on_device(self, inputs: BlockInputs) -> BlockInputs:
-        """The batch on the compute device, its real-token mask made visible to the statistics hooks."""
-        on_device = inputs.to(self.device) if self.offload_activations else inputs
-        self.active_token_mask = on_device.token_mask
-        return on_device
-
-    def _collect(self, block: torch.nn.Module, layers: dict[str, PrunableWeight], inputs: BlockInputs) -> None:
-        """Run the block for its statistics only, up to the input of the last matrix it calls.
+    def _collect(self, block: torch.nn.Module, layers: dict[str, PrunableWeight], on_device: BlockInputs) -> None:
+        """Run the block (batch on the device) for its statistics only, up to the input of the last matrix it calls.
 
         Which matrix that is comes from one full run of the first block with these matrix names.
         """
-        on_device = self._on_device(inputs)
         modules = {name: layer.module for name, layer in layers.items()}
         key = tuple(layers)
         if key in self._last_linear:
@@ -246,75 +230,17 @@ class PruningModule(pl.LightningModule):
         if order:
             self._last_linear[key] = order[-1]
 
-    def _run(self, block: torch.nn.Module, inputs: BlockInputs) -> torch.Tensor:
-        out = run_block(block, self._on_device(inputs))
+    def _run(self, block: torch.nn.Module, on_device: BlockInputs) -> torch.Tensor:
+        out = run_block(block, on_device)
         _check_finite(out)
         return out
-
-    # ---- work directory: streamed blocks and resume --------------------------------------------------------
-    def _start(self, method: PruningMethod, path: str, blocks: torch.nn.ModuleList) -> int:
-        """Open the work directory and restore an interrupted run's progress; return the first block to prune."""
-        self.layer_sparsity = {}
-        if self._workdir_path is None:
-            return 0
-        self.workdir = WorkDir(self._workdir_path, self.trainer.global_rank)
-        self._fingerprint = self._run_fingerprint(method, len(blocks))
-        progress = self.workdir.progress(self._fingerprint) if self.resume else None
-        if progress is None:
-            self.workdir.reset()
-            self.trainer.strategy.barrier("calibprune-workdir")
-            return 0
-        log.info("--resume: %d of %d blocks already pruned in %s", progress.next_block, len(blocks), self.workdir.path)
-        if not self.placement.streamed:
-            for index in range(progress.next_block):
-                prefix = f"{path}.{index}."
-                state = self.workdir.read_block(index)
-                blocks[index].load_state_dict({name[len(prefix) :]: value for name, value in state.items()})
-        if progress.next_block < len(blocks):
-            saved = self.workdir.read_activations(progress.next_block)
-            if len(saved) != len(self.calibration):
-                raise RuntimeError(f"--resume: {len(saved)} saved batches, {len(self.calibration)} calibration batches")
-            for inputs, hidden in zip(self.calibration, saved, strict=True):
-                inputs.hidden = hidden.to(inputs.hidden.device)
-        self.layer_sparsity = dict(progress.sparsity)
-        return progress.next_block
-
-    def _finish_block(self, path: str, index: int, block: torch.nn.Module, count: int) -> None:
-        """Write the pruned block (streaming or resume) and, with resume, the activations to continue from."""
-        if self.placement.streamed:
-            for name, layer in self.plan.layers(index, block).items():
-                self.layer_sparsity[f"{path}.{index}.{name}"] = matrix_sparsity(layer.weight)
-        if self.workdir is None:
-            return
-        self.workdir.write_block(index, {f"{path}.{index}.{name}": t for name, t in block.state_dict().items()})
-        if self.resume:
-            if index + 1 < count:
-                self.workdir.write_activations(index + 1, [inputs.hidden for inputs in self.calibration])
-            self.trainer.strategy.barrier("calibprune-checkpoint")
-            self.workdir.write_manifest(self._fingerprint, Progress(index + 1, self.layer_sparsity))
-
-    def _run_fingerprint(self, method: PruningMethod, blocks: int) -> dict[str, Any]:
-        """What must match for a saved run to be continued: model, method, process count and calibration tokens."""
-        tokens = [self._tokens.hexdigest()]
-        if torch.distributed.is_available() and torch.distributed.is_initialized():
-            tokens = [None] * torch.distributed.get_world_size()
-            torch.distributed.all_gather_object(tokens, self._tokens.hexdigest())
-        settings = {k: asdict(v) if is_dataclass(v) else v for k, v in vars(method).items() if not k.startswith("_")}
-        settings = {k: v for k, v in settings.items() if isinstance(v, (bool, int, float, str, dict))}
-        return {
-            "model": self.model_name,
-            "dtype": self.dtype_name,
-            "blocks": blocks,
-            "tokens": tokens,
-            "method": {"class": f"{type(method).__module__}.{type(method).__qualname__}", **settings},
-        }
 
     # ---- results -------------------------------------------------------------------------------------------
     def sparsity_report(self) -> dict[str, Any]:
         """Zeros, size and sparsity of every pruned matrix, over all of them, coverage, and the method's facts."""
         plan = self.plan or PruningPlan.build(self.model)
         if self.placement.streamed:
-            report = summarise(dict(self.layer_sparsity), plan)
+            report = summarise(dict(self.run_checkpoint.sparsity), plan)
         else:
             report = sparsity_report(self.model, plan)
         return {**report, **self.method_report}
@@ -323,13 +249,12 @@ class PruningModule(pl.LightningModule):
         """Save the pruned model to ``path`` (atomically), then delete the run's work directory."""
         if self.placement.streamed:
             _, blocks = decoder_blocks(self.model)
-            shards = [self.workdir.block_file(index) for index in range(len(blocks))]
+            shards = self.run_checkpoint.block_files(len(blocks))
             rest = outside_block_tensors(self.model, self.placement.checkpoint)
             saved = save_sharded_model(self.model, self.tokenizer, shards, rest, path, report, overwrite)
         else:
             saved = save_pruned_model(self.model, self.tokenizer, path, report, overwrite)
-        if self.workdir is not None and self._scratch is None:
-            self.workdir.remove()
+        self.run_checkpoint.saved()
         return saved
 
 

@@ -14,7 +14,7 @@ import torch
 import yaml
 from jsonargparse import Namespace
 
-from calibprune.cli_flags import CONFIG_SUFFIXES
+from calibprune.command_line.flags import CONFIG_SUFFIXES
 
 _CONFIG_FLAGS = ("--config", "--model", "--data", "--method", "--trainer")
 # ``calibprune study`` takes its calibration and methods from the grid: these groups are not used.
@@ -98,8 +98,8 @@ def _flag(config: Namespace, short: str, nested: str) -> str:
 
 
 def _check_prune(config: Namespace, data: Namespace) -> None:
-    from calibprune.results_file import check_output_path
-    from calibprune.saving import check_save_path
+    from calibprune.prune.results_file import check_output_path
+    from calibprune.prune.saving import check_save_path
 
     calibration = data.get("calibration")
     if calibration is not None and len(calibration) == 0:
@@ -139,7 +139,7 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
 
 
 def _check_evaluate(config: Namespace, data: Namespace) -> None:
-    from calibprune.results_file import check_output_path
+    from calibprune.prune.results_file import check_output_path
     from calibprune.tasks import TASKS
 
     tasks = data.get("tasks")
@@ -226,16 +226,33 @@ def check_devices(trainer: Namespace) -> None:
         raise ValueError("--trainer.accelerator mps: no Apple GPU on this machine; accepted: cpu or auto")
     if accelerator == "tpu":
         raise ValueError("--trainer.accelerator tpu: calibprune does not run on TPUs; accepted: cpu, gpu or auto")
+    on_gpu = accelerator in ("gpu", "cuda") or (accelerator in (None, "auto") and gpus > 0)
+    launched = _launched_processes(int(trainer.get("num_nodes") or 1))
+    if launched is not None:  # a launcher (torchrun) started this node's processes: they are the devices
+        cores = os.cpu_count() or 1
+        if not on_gpu and launched > cores:
+            raise ValueError(
+                f"--nproc_per_node {launched} (torchrun: LOCAL_WORLD_SIZE): this machine has {cores} CPU cores; "
+                f"accepted: 1 to {cores} processes per node"
+            )
+        return
     count = _device_count(trainer.get("devices"))
     if count is None or int(trainer.get("num_nodes") or 1) > 1 or "LOCAL_RANK" in os.environ:
         return  # several nodes (or a launcher's process): each node's own devices are not visible from here
-    on_gpu = accelerator in ("gpu", "cuda") or (accelerator in (None, "auto") and gpus > 0)
     available, kind = (gpus, "CUDA GPUs") if on_gpu else (os.cpu_count() or 1, "CPU cores")
     if count > available:
         raise ValueError(
             f"--trainer.devices {trainer.get('devices')}: this machine has {available} {kind}; "
             f"accepted: 1 to {available} (or auto)"
         )
+
+
+def _launched_processes(num_nodes: int) -> int | None:
+    """The processes a launcher (torchrun) started on this node, or ``None`` when not launched so."""
+    if "LOCAL_RANK" not in os.environ:
+        return None
+    count = os.environ.get("LOCAL_WORLD_SIZE") or (os.environ.get("WORLD_SIZE") if num_nodes == 1 else None)
+    return int(count) if count and count.isdigit() else None
 
 
 def _device_count(devices: Any) -> int | None:

@@ -66,8 +66,8 @@ def check_prune_options(
         ValueError, FileExistsError, PermissionError: naming the option and what it accepts.
     """
     from calibprune.modeling.workdir import WorkDir
-    from calibprune.results_file import check_output_path
-    from calibprune.saving import check_save_path
+    from calibprune.prune.results_file import check_output_path
+    from calibprune.prune.saving import check_save_path
 
     if save_model:
         check_save_path(save_model, overwrite)

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import inspect
 import re
-from collections.abc import Iterator
-from contextlib import contextmanager
+
+from calibprune.command_line.flags import pruning_methods
 
 _OWN_MESSAGE = re.compile(r"^\s*-?\s*(--\S.*)$")
 _PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
@@ -61,22 +62,6 @@ def describe_error(err: BaseException) -> str:
     return str(err)
 
 
-@contextmanager
-def renamed_flags(names: dict[str, str]) -> Iterator[None]:
-    """Re-raise a ``ValueError`` that starts with a flag of ``names`` under the flag the user knows.
-
-    E.g. ``prune --eval_limit 0``: the evaluation datamodule says ``--limit``, the user typed ``--eval_limit``.
-    """
-    try:
-        yield
-    except ValueError as err:
-        message = str(err)
-        for old, new in names.items():
-            if re.match(rf"{re.escape(old)}(?![\w.])", message):
-                raise ValueError(new + message[len(old) :]) from None
-        raise
-
-
 _LEADING_FLAG = re.compile(r"^--([A-Za-z_][\w]*)(?![\w.])")
 
 
@@ -103,8 +88,4 @@ def typeable_flag(message: str, options: set[str]) -> str:
 
 
 def _method_arguments() -> set[str]:
-    import inspect
-
-    from calibprune.cli_flags import pruning_methods
-
     return {name for cls in pruning_methods().values() for name in inspect.signature(cls.__init__).parameters}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from calibprune.cli_errors import renamed_flags
+from calibprune.datamodules.calibration import CalibrationDataModule
+from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.options import renamed_flags
+from calibprune.study.spec import StudySpec
 
 _EVALUATION_FLAGS = {
     f"--{name}": f"--evaluation.{name}"
@@ -13,7 +16,7 @@ _EVALUATION_FLAGS = {
 }
 
 
-def check_study(spec: Any) -> None:
+def check_study(spec: StudySpec) -> None:
     """Fail before any work on a grid that repeats a cell, or on values a cell would fail on after the dense run.
 
     Checks every calibration set (sources, weights, format and options, as ``prune`` builds them), every method,
@@ -23,9 +26,6 @@ def check_study(spec: Any) -> None:
     Raises:
         ValueError: naming the option (``--grid.seeds``, ``--grid.calibration``, ``--evaluation.tasks``...).
     """
-    from calibprune.datamodules.calibration import CalibrationDataModule
-    from calibprune.datamodules.evaluation import EvaluationDataModule
-
     grid = spec.grid
     for flag, values in (
         ("--grid.nsamples", grid.nsamples),
@@ -69,17 +69,7 @@ def check_study(spec: Any) -> None:
     spec.validate()
     evaluation = spec.evaluation
     with renamed_flags(_EVALUATION_FLAGS):
-        EvaluationDataModule(
-            tasks=list(evaluation.tasks),
-            seqlen=evaluation.seqlen,
-            batch_size=evaluation.batch_size,
-            limit=evaluation.limit,
-            num_fewshot=evaluation.num_fewshot,
-            seed=evaluation.seed,
-            rationale=evaluation.rationale,
-            max_new_tokens=evaluation.max_new_tokens,
-            data_dir=spec.data_dir,
-        )
+        EvaluationDataModule.from_options(list(evaluation.tasks), evaluation.options(spec.data_dir))
     unknown = sorted(set(evaluation.limits) - set(evaluation.tasks))
     if unknown:
         raise ValueError(
