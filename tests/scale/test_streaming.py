@@ -79,8 +79,8 @@ def test_streaming_without_save_reports_and_leaves_nothing(tiny4_dir, calibratio
     module, report = prune(tiny4_dir, calibration_tokens, None, stream=True)
     assert report["global"]["sparsity"] == pytest.approx(0.5)
     assert len(report["layers"]) == 4 * 7
-    scratch = module._workdir_path
-    module._scratch.cleanup()
+    scratch = module.run_checkpoint.path
+    module.run_checkpoint.discard()
     assert not scratch.exists()
 
 

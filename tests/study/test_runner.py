@@ -136,18 +136,16 @@ def test_a_pool_too_small_stops_the_study_before_any_pruning(tiny_spec, monkeypa
 
 
 def test_a_cell_killed_mid_evaluation_resumes_after_its_last_task(tiny_spec, monkeypatch):
-    import calibprune.evaluation.api as api
+    real, calls = backend.evaluate_model, []
 
-    real, calls = api.evaluate_model, []
-
-    def flaky(model, tokenizer, tasks, **kwargs):
+    def flaky(model, tokenizer, tasks, *args, **kwargs):
         calls.append((tuple(tasks), kwargs.get("cache") is not None))
         if len(calls) == 4:  # dense wikitext, dense boolq, cell 0 wikitext, then cell 0 boolq dies
             raise SimulatedCrash("killed while evaluating boolq")
-        return real(model, tokenizer, tasks, **kwargs)
+        return real(model, tokenizer, tasks, *args, **kwargs)
 
     tiny_spec.grid.seeds = [0]
-    monkeypatch.setattr(api, "evaluate_model", flaky)
+    monkeypatch.setattr(backend, "evaluate_model", flaky)
     with pytest.raises(SimulatedCrash):
         run_study(tiny_spec)
     partial = [r for r in read_records(tiny_spec.output_dir, partial=True) if r["kind"] == "partial"]
