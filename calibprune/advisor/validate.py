@@ -19,7 +19,7 @@ from typing import Any
 import torch
 
 from calibprune.advisor.ranking import kendall, percentile_interval, spearman, top_k_hit
-from calibprune.advisor.scores import ALONE_PROXIES, PROXIES, PROXY_PARTS
+from calibprune.advisor.scores import ALL_PROXIES, ALONE_PROXIES, PROXY_PARTS
 from calibprune.study.store import read_records
 
 COMBINED_TARGET = "geomean"
@@ -134,7 +134,7 @@ def validate(
         if missing:
             raise ValueError(f"--advice: the advice lacks study candidates {sorted(missing)}")
     generator = torch.Generator().manual_seed(seed)
-    proxies = [p for p in (*PROXIES, "combined") if all(p in a["rows"][0]["proxies"] for a in advices)]
+    proxies = [p for p in ALL_PROXIES if all(p in a["rows"][0]["proxies"] for a in advices)]
     results = {
         target: {p: evaluate_proxy(truth, advices, p, target, draws, generator) for p in proxies}
         for target in [*targets, COMBINED_TARGET]
