@@ -190,6 +190,8 @@ class EvaluationSpec:
         seed: exemplar seed (fixed across cells, so that cells differ only by their pruning).
         rationale: chain-of-thought exemplars for arithmetic tasks.
         max_new_tokens: most generated tokens per answer (``None``: per-kind default).
+        shared_exemplars: the same exemplars for every test item of a task (one prompt prefix computed once per
+            batch, as the seed code draws them) instead of a draw per item.
     """
 
     tasks: list[str] = field(default_factory=lambda: ["wikitext"])
@@ -201,6 +203,7 @@ class EvaluationSpec:
     seed: int = EvaluationOptions.seed
     rationale: bool = False
     max_new_tokens: int | None = None
+    shared_exemplars: bool = False
 
     def limit_of(self, task: str) -> int | None:
         """The item (or window) limit of ``task``."""
@@ -213,8 +216,12 @@ class EvaluationSpec:
         return EvaluationOptions(**{**shared, "limit": limit, "data_dir": data_dir})
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict (part of every cell's id)."""
-        return asdict(self)
+        """The settings as a plain dict (part of every cell's id; ``shared_exemplars`` only when set, so that
+        the cells of studies written before it existed keep their ids)."""
+        settings = asdict(self)
+        if not self.shared_exemplars:
+            del settings["shared_exemplars"]
+        return settings
 
 
 @dataclass

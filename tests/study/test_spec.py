@@ -93,6 +93,15 @@ def test_per_task_limits_override_the_limit():
     assert [spec.evaluation.limit_of(t) for t in spec.evaluation.tasks] == [8, 50]
 
 
+def test_shared_exemplars_reach_the_evaluation_and_change_ids_only_when_set():
+    first = [c.cell_id for c in expand_cells(spec_from_dict(grid()))]
+    off = spec_from_dict({**grid(), "evaluation": {"shared_exemplars": False}})
+    assert [c.cell_id for c in expand_cells(off)] == first  # studies written before the option keep their ids
+    on = spec_from_dict({**grid(), "evaluation": {"shared_exemplars": True}})
+    assert not set(first) & {c.cell_id for c in expand_cells(on)}
+    assert on.evaluation.options(None, "esnli").shared_exemplars and not off.evaluation.options(None).shared_exemplars
+
+
 def test_method_subsets_and_scans_add_cells_once():
     data = grid(
         methods=[{"method": "Wanda"}, {"method": "SparseGPT", "calibration": ["c4"]}],
