@@ -216,8 +216,10 @@ class EvaluationSpec:
         return EvaluationOptions(**{**shared, "limit": limit, "data_dir": data_dir})
 
     def as_dict(self) -> dict[str, Any]:
-        """The settings as a plain dict (part of every cell's id; ``shared_exemplars`` only when set, so that
-        the cells of studies written before it existed keep their ids)."""
+        """The settings as a plain dict, part of every cell's id.
+
+        ``shared_exemplars`` is left out while false, so that the cells of studies written before it keep their ids.
+        """
         settings = asdict(self)
         if not self.shared_exemplars:
             del settings["shared_exemplars"]
