@@ -57,13 +57,13 @@ def _bars(ax: Any, row: Row, summary: Summary, marks: Marks, references: set) ->
 
 
 NOTE = (
-    "bars: mean over seeds; error bars: 95% t-interval; hatched: reference set; orange: best; "
+    "bars: mean over seeds; error bars: 95% t-interval; hatched: reference set; orange: best;\n"
     "* / †: differs from the reference over items / over seeds (Holm, alpha 0.05; green better, red worse)"
 )
 
 
 def _save(fig: Any, path: Path) -> Path:
-    fig.tight_layout(rect=(0, 0.04, 1, 1))
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the two lines of the note
     fig.text(0.01, 0.01, NOTE, fontsize="x-small", color="dimgray")
     fig.savefig(path, dpi=110)
     return path
