@@ -70,60 +70,52 @@ def sparsegpt_prune(
     mask = torch.zeros_like(W, dtype=torch.bool)
     for i1 in range(0, columns, blocksize):
         i2 = min(i1 + blocksize, columns)
-        W1 = W[:, i1:i2]
+        W1 = W[:, i1:i2].clone()
         Hinv1 = Hinv[i1:i2, i1:i2]
         d = torch.diagonal(Hinv1)
-        if pattern.structured:
-            mask1 = torch.zeros_like(W1, dtype=torch.bool)
-        else:
+        mask1 = torch.zeros_like(W1, dtype=torch.bool)
+        if not pattern.structured:
             scores = W1.square() / d.reshape(1, -1).square()
             mask1 = torch.cat([matrix_mask(part, pattern.ratio) for part in scores.split(groups, dim=0)])
-        # Column-major copies: every column the OBS loop reads or writes is one contiguous row of these.
-        W1T = W1.t().contiguous()
-        pruned = mask1.t().to(W.dtype)  # 1.0 where pruned, 0.0 where kept
-        ErrT = torch.empty_like(W1T)
-        _obs_columns(W1T, Hinv1, d, pruned, ErrT, pattern)
-        mask1 = pruned.t() != 0
+        Err1 = torch.zeros_like(W1)
+        _obs_columns(W1, Hinv1, d, mask1, Err1, pattern)
+        W[:, i1:i2] = W1.masked_fill_(mask1, 0)
         mask[:, i1:i2] = mask1
-        W[:, i1:i2] = W1T.t().masked_fill(mask1, 0)
         if i2 < columns:
-            W[:, i2:].addmm_(ErrT.t(), Hinv[i1:i2, i2:], alpha=-1)
+            W[:, i2:].addmm_(Err1, Hinv[i1:i2, i2:], alpha=-1)
     return W.masked_fill_(mask, 0), mask
 
 
 def _obs_columns(
-    W1T: torch.Tensor,
+    W1: torch.Tensor,
     Hinv1: torch.Tensor,
     d: torch.Tensor,
-    pruned: torch.Tensor,
-    ErrT: torch.Tensor,
+    mask1: torch.Tensor,
+    Err1: torch.Tensor,
     pattern: SparsityPattern,
 ) -> None:
-    """Prune one block of columns in place, column by column, recording each column's error in ``ErrT``.
+    """Prune one block of columns in place, column by column, recording each column's error in ``Err1``.
 
-    The block is held transposed (``W1T``, ``pruned`` and ``ErrT`` are ``[columns, rows]``), so that a column
-    is a contiguous row and each step is two in-place kernels. OBS step: a pruned weight's error
-    ``(w - 0) / d`` spreads to the later columns of the block (a kept one has none); the update sets the
-    column itself to ``w - (w / d) d``, zero where pruned (made exact by the caller). The spread is lazy at a
-    second level, as SparseGPT's blocks are at the first: column by column inside sub-blocks of about 16
-    columns, then onto the rest of the block by one matrix product per sub-block. N:M groups are chosen
-    (in ``pruned``) when their first column is reached.
+    OBS step: a pruned weight's error ``(w - 0) / d`` spreads to the later columns of the block (a kept one has
+    none); the update sets the column itself to ``w - (w / d) d``, zero where pruned (made exact by the caller).
+    The spread is lazy at a second level, as SparseGPT's blocks are at the first: column by column inside
+    sub-blocks of about 16 columns, then onto the rest of the block by one matrix product per sub-block.
     """
-    columns = W1T.shape[0]
+    columns = W1.shape[1]
     step = pattern.m * max(1, SUB_BLOCK // pattern.m) if pattern.structured else SUB_BLOCK  # whole N:M groups
-    weights, errors, masks = W1T.unbind(0), ErrT.unbind(0), pruned.unbind(0)
-    with _one_cpu_thread(W1T.device):
+    with _one_cpu_thread(W1.device):
         for j1 in range(0, columns, step):
             j2 = min(j1 + step, columns)
             for i in range(j1, j2):
                 if pattern.structured and i % pattern.m == 0:
-                    scores = W1T[i : i + pattern.m].t().square() / d[i : i + pattern.m].reshape(1, -1).square()
+                    scores = W1[:, i : i + pattern.m].square() / d[i : i + pattern.m].reshape(1, -1).square()
                     idx = torch.topk(scores, pattern.n, dim=1, largest=False)[1]
-                    pruned.t().scatter_(1, i + idx, 1.0)
-                torch.div(weights[i], d[i], out=errors[i]).mul_(masks[i])
-                W1T[i:j2].addr_(Hinv1[i, i:j2], errors[i], alpha=-1)
+                    mask1.scatter_(1, i + idx, True)
+                err = torch.where(mask1[:, i], W1[:, i] / d[i], 0.0)
+                W1[:, i:j2].addr_(err, Hinv1[i, i:j2], alpha=-1)
+                Err1[:, i] = err
             if j2 < columns:
-                W1T[j2:].addmm_(Hinv1[j1:j2, j2:].t(), ErrT[j1:j2], alpha=-1)
+                W1[:, j2:].addmm_(Err1[:, j1:j2], Hinv1[j1:j2, j2:], alpha=-1)
 
 
 @contextlib.contextmanager

@@ -150,6 +150,21 @@ def _average_row(rows: list[Row], by_seed: dict[tuple, dict[Any, dict]], dense: 
     return average
 
 
+def _usual_size(cells: list[dict[str, Any]]) -> tuple[Any, Any]:
+    """The ``(nsamples, seqlen)`` of most columns, which their titles leave out.
+
+    ``(None, None)`` when no size holds a majority: every title then shows its size. A scan (C4 also at
+    16 x 1024) is titled ``C4 / 16 x 1024`` beside plain ``C4``; a grid crossing every set with several sizes
+    titles every column with its size.
+    """
+    columns = {tuple(r["labels"][axis] for axis in AXES) for r in cells}
+    counts: dict[tuple[Any, Any], int] = {}
+    for key in columns:
+        counts[key[2:]] = counts.get(key[2:], 0) + 1
+    size, count = max(counts.items(), key=lambda item: item[1])
+    return size if 2 * count > len(columns) else (None, None)
+
+
 def summarise(records: list[dict[str, Any]], name: str | None = None) -> Summary:
     """Lay the records of a study out as the paper's tables.
 
@@ -161,15 +176,16 @@ def summarise(records: list[dict[str, Any]], name: str | None = None) -> Summary
     dense_records = [r for r in records if r["kind"] == "dense"]
     dense = _values(dense_records[-1]) if dense_records else None
     varying = [axis for axis in AXES if len({str(r["labels"][axis]) for r in cells}) > 1]
-    shown = varying or ["calibration"]
+    shown = [axis for axis in ("method", "calibration") if axis in varying] or ["calibration"]
+    usual_size = _usual_size(cells) if {"nsamples", "seqlen"} & set(varying) else None
     columns: dict[tuple, Column] = {}
     by_seed: dict[tuple, dict[Any, dict]] = {}
     for record in cells:
         labels = record["labels"]
         key = tuple(labels[axis] for axis in AXES)
-        title = " / ".join(
-            f"{axis}={labels[axis]}" if axis in ("nsamples", "seqlen") else str(labels[axis]) for axis in shown
-        )
+        title = " / ".join(str(labels[axis]) for axis in shown)
+        if usual_size is not None and (labels["nsamples"], labels["seqlen"]) != usual_size:
+            title += f" / {labels['nsamples']} x {labels['seqlen']}"
         columns.setdefault(key, Column(key, title, labels["method"]))
         by_seed.setdefault(key, {})[labels["seed"]] = _values(record)
     ordered = list(columns.values())
@@ -186,5 +202,5 @@ def summarise(records: list[dict[str, Any]], name: str | None = None) -> Summary
     rows += [average] if average is not None else []
     for row in rows:
         _mark_best(row, ordered)
-    study = name or (records[0].get("study") if records else None) or "study"
+    study = name or (records[-1].get("study") if records else None) or "study"  # the newest title, if renamed
     return Summary(study, ordered, rows, varying)

@@ -187,3 +187,14 @@ def test_throughput_table_from_the_dense_partial_tasks():
     table = throughput_table(partial, "d")
     assert "| boolq | 200 | 100.0 | 2.00 | - |" in table and "| rte | 200 | 50.0 | 4.00 | - |" in table
     assert throughput_table(partial, "other") == ""
+
+
+def test_column_titles_show_a_size_only_where_it_differs_from_most_columns():
+    from tests.study.synthetic import study
+
+    scan = study(
+        [("C4", ["c4"], 0.5, 3.2), ("Pile", ["pile"], 0.5, 3.1), ("C4", ["c4"], 0.5, 3.0, "icl", None, 16, 1024)]
+    )
+    assert [c.title for c in summarise(scan).columns] == ["C4", "Pile", "C4 / 16 x 1024"]
+    crossed = study([("C4", ["c4"], 0.5, 3.2, "icl", None, n, 64) for n in (8, 16)])
+    assert [c.title for c in summarise(crossed).columns] == ["C4 / 8 x 64", "C4 / 16 x 64"]
