@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import statistics
+from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -150,19 +151,17 @@ def _average_row(rows: list[Row], by_seed: dict[tuple, dict[Any, dict]], dense: 
     return average
 
 
-def _usual_size(cells: list[dict[str, Any]]) -> tuple[Any, Any]:
-    """The ``(nsamples, seqlen)`` of most columns, which their titles leave out.
+def _usual_size(cells: list[dict[str, Any]]) -> tuple[Any, Any] | None:
+    """The ``(nsamples, seqlen)`` held by most columns, which their titles leave out; ``None`` if none has a majority.
 
-    ``(None, None)`` when no size holds a majority: every title then shows its size. A scan (C4 also at
-    16 x 1024) is titled ``C4 / 16 x 1024`` beside plain ``C4``; a grid crossing every set with several sizes
-    titles every column with its size.
+    A scan (C4 also at 16 x 1024) is titled ``C4 / 16 x 1024`` beside plain ``C4``; a grid crossing every set
+    with several sizes titles every column with its size.
     """
-    columns = {tuple(r["labels"][axis] for axis in AXES) for r in cells}
-    counts: dict[tuple[Any, Any], int] = {}
-    for key in columns:
-        counts[key[2:]] = counts.get(key[2:], 0) + 1
-    size, count = max(counts.items(), key=lambda item: item[1])
-    return size if 2 * count > len(columns) else (None, None)
+    sizes = Counter(key[2:] for key in {tuple(r["labels"][axis] for axis in AXES) for r in cells})
+    if not sizes:
+        return None
+    size, count = sizes.most_common(1)[0]
+    return size if 2 * count > sum(sizes.values()) else None
 
 
 def summarise(records: list[dict[str, Any]], name: str | None = None) -> Summary:
@@ -177,14 +176,14 @@ def summarise(records: list[dict[str, Any]], name: str | None = None) -> Summary
     dense = _values(dense_records[-1]) if dense_records else None
     varying = [axis for axis in AXES if len({str(r["labels"][axis]) for r in cells}) > 1]
     shown = [axis for axis in ("method", "calibration") if axis in varying] or ["calibration"]
-    usual_size = _usual_size(cells) if {"nsamples", "seqlen"} & set(varying) else None
+    usual_size = _usual_size(cells)
     columns: dict[tuple, Column] = {}
     by_seed: dict[tuple, dict[Any, dict]] = {}
     for record in cells:
         labels = record["labels"]
         key = tuple(labels[axis] for axis in AXES)
         title = " / ".join(str(labels[axis]) for axis in shown)
-        if usual_size is not None and (labels["nsamples"], labels["seqlen"]) != usual_size:
+        if (labels["nsamples"], labels["seqlen"]) != usual_size:
             title += f" / {labels['nsamples']} x {labels['seqlen']}"
         columns.setdefault(key, Column(key, title, labels["method"]))
         by_seed.setdefault(key, {})[labels["seed"]] = _values(record)
