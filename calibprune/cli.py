@@ -2,21 +2,57 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 
-from calibprune.command_line.app import USER_ERRORS, error_line, run_cli
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from calibprune.command_line.app import OPTIONS, SUBCOMMANDS, USER_ERRORS, error_line, run_cli
+from calibprune.command_line.errors import typeable_flag
 from calibprune.console import configure_console_logging, quiet_console
+from calibprune.errors import OptionError
+from calibprune.files import owner
+from calibprune.files.signals import Stopped, stop_on_signals
 
 
 def main(args: list[str] | None = None) -> None:
-    """Run the ``calibprune`` command line; bad input ends with a one-line error and exit status 2."""
+    """Run the ``calibprune`` command line.
+
+    Bad input ends with a one-line error and exit status 2; SIGTERM and SIGINT in any stage with 143 and 130.
+    Either way the run first removes what it made that a later run cannot use (temp files, its run folder).
+    """
     configure_console_logging()
     quiet_console()
+    owner.new_run()
     try:
-        run_cli(args)
+        with stop_on_signals():
+            try:
+                run_cli(args)
+            except SIGTERMException:  # Lightning's evaluation loop stopping on SIGTERM (a SystemExit with status 0)
+                raise Stopped(signal.SIGTERM) from None
     except USER_ERRORS as err:
-        print(f"calibprune: error: {error_line(err, args)}", file=sys.stderr)
+        owner.abandon()
+        print(f"calibprune: error: {_user_line(err, args)}", file=sys.stderr)
         sys.exit(2)
+    except Stopped as stop:
+        owner.abandon()
+        print(f"calibprune: {stop}", file=sys.stderr)
+        sys.exit(stop.code)
+    except BaseException:
+        owner.abandon()
+        raise
+
+
+def _user_line(err: BaseException, args: list[str] | None) -> str:
+    """The error line; an :class:`OptionError` not yet named by its flag gets ``--`` before its parameter.
+
+    ``command_line/`` maps parameters to the flags typed; until it names this one, ``--<parameter>`` is the flag.
+    """
+    line = error_line(err, args)
+    if isinstance(err, OptionError) and line.startswith(f"{err.parameter}:"):
+        subcommand = next((arg for arg in args or sys.argv[1:] if arg in SUBCOMMANDS), "")
+        line = typeable_flag(f"--{line}", OPTIONS.get(subcommand, set()))
+    return line
 
 
 if __name__ == "__main__":

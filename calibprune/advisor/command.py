@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -12,7 +11,7 @@ import torch
 from calibprune.advisor.candidates import Candidate, parse_candidates
 from calibprune.advisor.measure import Measurer
 from calibprune.advisor.ranking import best_probability, percentile_interval
-from calibprune.advisor.report import Advice, AdviceRow, console_text, write_advice
+from calibprune.advisor.report import Advice, AdviceRow, check_advice_folder, console_text, write_advice
 from calibprune.advisor.scores import (
     ALL_PROXIES,
     DESCRIPTIONS,
@@ -91,8 +90,8 @@ class AdviseOptions:
         ):
             if not isinstance(value, int) or value < low:
                 raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
-        if output_dir and Path(output_dir).exists() and not overwrite and any(Path(output_dir).glob("advice.*")):
-            raise FileExistsError(f"--output_dir {output_dir} already holds an advice; pass --overwrite true")
+        if output_dir:
+            check_advice_folder(output_dir, overwrite)
         return cls(
             parsed,
             parse_targets(targets),

@@ -3,13 +3,42 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
 import math
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from calibprune.errors import OptionError
+from calibprune.files import owner
+from calibprune.files.atomic import check_file, write_text, write_with
+
+NAMES = ("advice.md", "advice.csv", "advice.json", "advice.png")
+PARAMETER = "output_dir"
+ACCEPTED = "a folder without advice files, or one holding an advice calibprune wrote (with --overwrite true)"
+
+
+def is_advice_folder_file(path: Path) -> bool:
+    """Whether ``path`` lies beside an ``advice.json`` calibprune wrote (the mark of an advice folder)."""
+    advice = json.loads((path.parent / "advice.json").read_text(encoding="utf-8"))
+    return isinstance(advice, dict) and {"proxy", "targets", "settings", "rows", "seconds"} <= set(advice)
+
+
+def check_advice_folder(folder: str | Path, overwrite: bool) -> None:
+    """Fail before any work when the advice would replace files other than an advice calibprune wrote.
+
+    Those are replaced only with ``overwrite``.
+
+    Raises:
+        OptionError: naming ``output_dir`` (and ``overwrite``) and what it accepts.
+    """
+    folder = Path(folder)
+    existing = [name for name in NAMES if (folder / name).exists()]
+    if existing and not overwrite:
+        raise OptionError(PARAMETER, f"{str(folder)!r} already holds an advice; pass --overwrite true", ACCEPTED)
+    for name in NAMES:
+        check_file(folder / name, PARAMETER, ACCEPTED, signature=is_advice_folder_file)
 
 
 @dataclass
@@ -100,50 +129,42 @@ def console_text(advice: Advice) -> str:
     return "\n".join(lines)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, path)
+def _csv_text(advice: Advice) -> str:
+    proxies = list(advice.rows[0].proxies) if advice.rows else []
+    buffer = io.StringIO(newline="")
+    writer = csv.writer(buffer)
+    writer.writerow(["rank", "candidate", "score", "low", "high", "p_best", *proxies, "seconds"])
+    for r in advice.rows:
+        writer.writerow(
+            [r.rank, r.candidate, r.score, *r.interval, r.p_best, *(r.proxies[p] for p in proxies), r.seconds]
+        )
+    return buffer.getvalue()
 
 
 def write_advice(advice: Advice, folder: str | Path, plot: bool = True) -> list[Path]:
-    """Write ``advice.{md,csv,json}`` (and ``advice.png``) into ``folder``; return the paths."""
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    """Write ``advice.{md,csv,json}`` (and ``advice.png``) into ``folder``; return the paths.
+
+    ``advice.json`` goes last: it is what marks the folder's advice files as calibprune's.
+    """
+    folder = owner.make_folder(folder, PARAMETER, scratch=True)
+    options = {"accepted": ACCEPTED, "signature": is_advice_folder_file}
     md = folder / "advice.md"
-    _write_atomic(
-        md,
-        "\n".join(
-            [
-                f"# Calibration advice: {', '.join(advice.targets)}",
-                "",
-                f"Proxy `{advice.proxy}` (lower is better); settings: `{json.dumps(advice.settings)}`",
-                "",
-                *table_lines(advice, markdown=True),
-                "",
-            ]
-        ),
+    text = "\n".join(
+        [
+            f"# Calibration advice: {', '.join(advice.targets)}",
+            "",
+            f"Proxy `{advice.proxy}` (lower is better); settings: `{json.dumps(advice.settings)}`",
+            "",
+            *table_lines(advice, markdown=True),
+            "",
+        ]
     )
-    js = folder / "advice.json"
-    _write_atomic(js, json.dumps(advice.as_dict(), indent=1, default=float))
-    out = folder / "advice.csv"
-    proxies = list(advice.rows[0].proxies) if advice.rows else []
-    fd, tmp = tempfile.mkstemp(prefix=".advice.csv.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(["rank", "candidate", "score", "low", "high", "p_best", *proxies, "seconds"])
-        for r in advice.rows:
-            writer.writerow(
-                [r.rank, r.candidate, r.score, *r.interval, r.p_best, *(r.proxies[p] for p in proxies), r.seconds]
-            )
-    os.chmod(tmp, 0o644)
-    os.replace(tmp, out)
-    paths = [md, out, js]
-    if plot:
-        paths.append(plot_advice(advice, folder / "advice.png"))
-    return paths
+    write_text(md, text, PARAMETER, **options)
+    out = write_text(folder / "advice.csv", _csv_text(advice), PARAMETER, **options)
+    png = [plot_advice(advice, folder / "advice.png")] if plot else []
+    js = write_text(folder / "advice.json", json.dumps(advice.as_dict(), indent=1, default=float), PARAMETER, **options)
+    owner.keep(folder)
+    return [md, out, js, *png]
 
 
 def plot_advice(advice: Advice, path: Path) -> Path:
@@ -163,6 +184,6 @@ def plot_advice(advice: Advice, path: Path) -> Path:
         ax.set_xscale("log")
     ax.set_title(f"calibration advice: {', '.join(advice.targets)}")
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
+    write_with(path, lambda tmp: fig.savefig(tmp, dpi=120, format="png"), PARAMETER, signature=is_advice_folder_file)
     plt.close(fig)
     return path

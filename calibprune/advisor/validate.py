@@ -20,7 +20,20 @@ import torch
 
 from calibprune.advisor.ranking import kendall, percentile_interval, spearman, top_k_hit
 from calibprune.advisor.scores import ALL_PROXIES, ALONE_PROXIES, PROXY_PARTS
+from calibprune.files import owner
+from calibprune.files.atomic import check_file, write_json, write_text, write_with
 from calibprune.study.store import read_records
+
+PARAMETER = "output_dir"
+ACCEPTED = "a folder without validation files, or one holding a validation calibprune wrote"
+NAMES = ("validation.json", "validation.md", "validation.png")
+
+
+def is_validation_folder_file(path: Path) -> bool:
+    """Whether ``path`` lies beside a ``validation.json`` calibprune wrote (the mark of a validation folder)."""
+    report = json.loads((path.parent / "validation.json").read_text(encoding="utf-8"))
+    return isinstance(report, dict) and {"targets", "truth", "results"} <= set(report)
+
 
 COMBINED_TARGET = "geomean"
 
@@ -208,7 +221,9 @@ def plot(report: dict[str, Any], advice: dict[str, Any], proxy: str, path: Path)
         rho = report["results"][target][proxy]["spearman"]
         ax.set_title(f"{target}: Spearman {rho:.2f}")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    write_with(
+        path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"), PARAMETER, signature=is_validation_folder_file
+    )
     plt.close(fig)
 
 
@@ -222,12 +237,15 @@ def main(args: list[str] | None = None) -> None:
     parser.add_argument("--output_dir", required=True, help="folder for validation.{md,json,png}")
     parser.add_argument("--draws", type=int, default=2000, help="bootstrap draws")
     options = parser.parse_args(args)
-    report = validate(options.study, options.advice, options.targets, options.draws)
     folder = Path(options.output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "validation.json").write_text(json.dumps(report, indent=1))
-    (folder / "validation.md").write_text(markdown(report) + "\n")
+    for name in NAMES:  # before the bootstrap, not after it
+        check_file(folder / name, PARAMETER, ACCEPTED, signature=is_validation_folder_file)
+    report = validate(options.study, options.advice, options.targets, options.draws)
+    owner.make_folder(folder, PARAMETER)
+    mark = {"accepted": ACCEPTED, "signature": is_validation_folder_file}
+    write_text(folder / "validation.md", markdown(report) + "\n", PARAMETER, **mark)
     plot(report, json.loads(Path(options.advice[0]).read_text()), options.proxy, folder / "validation.png")
+    write_json(folder / "validation.json", report, PARAMETER, indent=1, **mark)  # last: it marks the folder
     print(markdown(report))
 
 

@@ -152,7 +152,7 @@ class CalibpruneCLI(LightningCLI):
     def _run(self, job: Callable[..., Any], kwargs: dict[str, Any]) -> None:
         try:
             job(**kwargs)
-        except Exception:
+        except BaseException:  # a stop by SIGTERM/SIGINT too: its run directory cannot be continued
             discard_run(self.trainer)
             raise
 

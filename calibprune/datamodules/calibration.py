@@ -12,7 +12,7 @@ from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
 from calibprune.datamodules.preview import describe_samples
-from calibprune.datamodules.samples import CalibrationSamples
+from calibprune.datamodules.samples import CalibrationSamples, check_export
 from calibprune.datamodules.sources import SourceContext, SourceOptions, build_source
 from calibprune.datamodules.sources.task import TaskSource
 from calibprune.tasks import TASKS
@@ -117,6 +117,8 @@ class CalibrationDataModule(pl.LightningDataModule):
         self.weights = list(weights) if weights is not None else [1.0] * len(self.calibration)
         self.nsamples, self.seqlen, self.batch_size, self.seed = nsamples, seqlen, batch_size, seed
         self.data_dir, self.export_calibration, self.show_samples = data_dir, export_calibration, show_samples
+        if export_calibration:
+            check_export(export_calibration)  # before any model loads: never a user's file replaced at the end
         self.options = SourceOptions(
             format, num_incontext, num_cot_steps, data_seqlen, per_example_bos, text_field, split, allow_overlap
         )

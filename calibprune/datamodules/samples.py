@@ -2,12 +2,31 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+
+from calibprune.files.atomic import check_file, write_with
+
+PARAMETER = "export_calibration"
+ACCEPTED = "a new file path (.pt), or a token file calibprune exported"
+WRITTEN_BY = "calibprune"  # the mark of an exported token file: the only file an export replaces
+
+
+def is_export(path: Path) -> bool:
+    """Whether ``path`` holds token files calibprune exported (``written_by``, besides the ids and the mask)."""
+    data = torch.load(path, map_location="cpu", weights_only=True)
+    return isinstance(data, dict) and data.get("written_by") == WRITTEN_BY
+
+
+def check_export(path: str | Path) -> Path:
+    """Fail before any work when the export path is a folder, unwritable, or a file calibprune did not export.
+
+    Raises:
+        OptionError: naming ``export_calibration`` and what it accepts.
+    """
+    return check_file(path, PARAMETER, ACCEPTED, signature=is_export)
 
 
 @dataclass
@@ -45,17 +64,13 @@ class CalibrationSamples:
         return cls(torch.cat([p.input_ids for p in parts]), torch.cat([p.attention_mask for p in parts]))
 
     def save(self, path: str | Path) -> None:
-        """Write ``{"input_ids", "attention_mask"}`` with ``torch.save``, atomically."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        os.close(fd)
-        try:
-            torch.save({"input_ids": self.input_ids, "attention_mask": self.attention_mask}, tmp)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write ``{"input_ids", "attention_mask", "written_by"}`` with ``torch.save``, atomically.
+
+        Raises:
+            OptionError: naming ``export_calibration`` when ``path`` is a file calibprune did not export.
+        """
+        data = {"input_ids": self.input_ids, "attention_mask": self.attention_mask, "written_by": WRITTEN_BY}
+        write_with(path, lambda tmp: torch.save(data, tmp), PARAMETER, accepted=ACCEPTED, signature=is_export)
 
     @classmethod
     def load(cls, path: str | Path) -> CalibrationSamples:

@@ -5,18 +5,46 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from calibprune.errors import OptionError
 from calibprune.evaluation.results import TaskResult
+from calibprune.files import owner
+from calibprune.files.atomic import write_json
 from calibprune.modeling.loading import cache_root, resolve_model_path
 
 # Bump when scoring changes in a way that changes results, so that stale entries are never read.
 CACHE_VERSION = 2
 WEIGHT_SUFFIXES = (".safetensors", ".bin", ".gguf", ".pt")
+CACHE_KIND = "cache"  # the mark of a cache folder: its entries may be replaced
+CACHE_PARAMETER = "CALIBPRUNE_CACHE"  # the environment variable (default ``~/.cache/calibprune``)
+
+
+def check_cache_root() -> Path:
+    """Fail before any model loads when the cache folder cannot be created or written (a file, ``HOME=/dev/null``).
+
+    Raises:
+        OptionError: naming ``CALIBPRUNE_CACHE`` and what it accepts.
+    """
+    root = cache_root()
+    accepted = "a writable folder (set CALIBPRUNE_CACHE, or HOME)"
+    if os.path.lexists(root) and not root.is_dir():
+        raise OptionError(CACHE_PARAMETER, f"{str(root)!r} is a file", accepted)
+    if root.is_dir():
+        if not owner.writable_folder(root):
+            raise OptionError(CACHE_PARAMETER, f"{str(root)!r} is not writable", accepted)
+        return root
+    owner.check_can_create(root, CACHE_PARAMETER, accepted)
+    return root
+
+
+def is_cache_entry(path: Path) -> bool:
+    """Whether ``path`` holds an entry :class:`ResultCache` wrote (a cache folder of an older calibprune)."""
+    entry = json.loads(path.read_text(encoding="utf-8"))
+    return isinstance(entry, dict) and set(entry) == {"description", "results"}
 
 
 def path_fingerprint(name_or_path: str) -> str:
@@ -53,6 +81,8 @@ class ResultCache:
     """
 
     def __init__(self, folder: str | Path | None = None) -> None:
+        if folder is None:
+            check_cache_root()
         self.folder = Path(folder) if folder is not None else cache_root() / "evaluation"
 
     @staticmethod
@@ -70,9 +100,13 @@ class ResultCache:
 
     def put(self, key: str, results: list[TaskResult], description: dict[str, Any]) -> None:
         """Store ``results`` atomically, with a readable ``description`` of what they are."""
-        self.folder.mkdir(parents=True, exist_ok=True)
+        owner.make_folder(self.folder, CACHE_PARAMETER, kind=CACHE_KIND)
         entry = {"description": description, "results": [r.to_dict() for r in results]}
-        fd, tmp = tempfile.mkstemp(prefix=f".{key}.", dir=self.folder)
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            json.dump(entry, handle, indent=1, default=str)
-        os.replace(tmp, self.folder / f"{key}.json")
+        write_json(
+            self.folder / f"{key}.json",
+            entry,
+            CACHE_PARAMETER,
+            indent=1,
+            folder_kinds=(CACHE_KIND,),
+            signature=is_cache_entry,
+        )

@@ -5,8 +5,6 @@ from __future__ import annotations
 import importlib.util
 import logging
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import torch
@@ -39,15 +37,11 @@ def embedded_gguf_path() -> Path:
 
 
 def _atomic_save(target: Path, model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> None:
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
-    try:
+    from calibprune.files.atomic import atomic_folder
+
+    with atomic_folder(target, "CALIBPRUNE_CACHE", "model") as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        os.replace(tmp, target)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
 
 
 def embedded_model_dir() -> Path:
@@ -56,6 +50,9 @@ def embedded_model_dir() -> Path:
     if (target / "config.json").is_file():
         return target
     gguf = embedded_gguf_path()
+    from calibprune.evaluation.cache import check_cache_root
+
+    check_cache_root()  # before the minutes of dequantising, not after
     log.info("Dequantising %s to %s (once)", gguf.name, target)
     tokenizer = AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
     dequantised = AutoModelForCausalLM.from_pretrained(gguf.parent, gguf_file=gguf.name, dtype=torch.float32)
@@ -66,7 +63,7 @@ def embedded_model_dir() -> Path:
     model.load_state_dict(dequantised.state_dict())
     try:
         _atomic_save(target, model, tokenizer)
-    except OSError:
+    except (OSError, ValueError):  # ValueError: the OptionError of a target that appeared meanwhile
         if not (target / "config.json").is_file():  # a concurrent process may have won the rename
             raise
     return target

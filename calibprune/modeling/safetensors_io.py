@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -11,9 +10,12 @@ import torch
 from safetensors import safe_open
 from safetensors.torch import save_file
 
+from calibprune.files.atomic import write_with
+
 SINGLE_FILE = "model.safetensors"
 INDEX_FILE = "model.safetensors.index.json"
 SHARD_METADATA = {"format": "pt"}  # transformers refuses shards without it
+SHARD_FOLDERS = ("workdir", "temp")  # shards are written into a work directory or a model's temp folder
 
 
 class SafetensorsCheckpoint:
@@ -56,15 +58,12 @@ class SafetensorsCheckpoint:
 
 
 def write_shard(path: Path, tensors: dict[str, torch.Tensor]) -> int:
-    """Write ``tensors`` (moved to the CPU) to the safetensors file ``path`` atomically; return its byte size."""
+    """Write ``tensors`` (moved to the CPU) to the safetensors file ``path`` atomically; return its byte size.
+
+    ``path`` lies in a work directory or a model's temp folder (an existing shard there is replaced).
+    """
     cpu = {name: tensor.detach().to("cpu").contiguous() for name, tensor in tensors.items()}
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        save_file(cpu, tmp, metadata=SHARD_METADATA)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    write_with(path, lambda tmp: save_file(cpu, tmp, metadata=SHARD_METADATA), "save_model", folder_kinds=SHARD_FOLDERS)
     return sum(tensor.numel() * tensor.element_size() for tensor in cpu.values())
 
 

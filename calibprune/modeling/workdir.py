@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from calibprune.errors import OptionError
+from calibprune.files import owner
+from calibprune.files.atomic import write_json
 from calibprune.modeling.safetensors_io import read_shard, write_shard
 
 MANIFEST = "manifest.json"
+KIND = "workdir"  # the mark of a work directory: only a folder carrying it is emptied, continued or deleted
+PARAMETER = "save_model"
 
 
 @dataclass
@@ -49,19 +52,34 @@ class WorkDir:
 
     @staticmethod
     def next_to(save_model: str | Path) -> Path:
-        """The work directory of a run saving to ``save_model``: ``<save_model>.partial``."""
+        """The work directory of a run saving to ``save_model``: ``<save_model>.partial``.
+
+        Raises:
+            OptionError: naming ``save_model`` when that path exists and is not a work directory calibprune made
+                (it would be continued, emptied or deleted).
+        """
         save_model = Path(save_model)
-        return save_model.with_name(save_model.name + ".partial")
+        path = save_model.with_name(save_model.name + ".partial")
+        if path.exists() and not owner.owns(path, KIND):
+            entries = sorted(entry.name for entry in path.iterdir()) if path.is_dir() else []
+            shown = f" ({', '.join(entries[:3])}{', ...' if len(entries) > 3 else ''})" if entries else ""
+            raise OptionError(
+                PARAMETER,
+                f"{str(path)!r}{shown} is in the way of this run's work directory and was not made by calibprune; "
+                "it is left as it is",
+                "another save_model, or move that path away",
+            )
+        return path
 
     def reset(self) -> None:
-        """Start from an empty folder (rank 0 only; other ranks wait at a barrier before writing)."""
+        """Start from an empty, marked folder (rank 0 only; other ranks wait at a barrier before writing)."""
         if self.rank == 0:
-            shutil.rmtree(self.path, ignore_errors=True)
-            self.path.mkdir(parents=True)
+            owner.remove(self.path, PARAMETER, KIND)
+            owner.make_folder(self.path, PARAMETER, kind=KIND)
 
     def remove(self) -> None:
-        """Delete the folder and everything in it."""
-        shutil.rmtree(self.path, ignore_errors=True)
+        """Delete the folder and everything in it (only a work directory calibprune made)."""
+        owner.remove(self.path, PARAMETER, KIND)
 
     def block_file(self, index: int) -> Path:
         """The safetensors file of block ``index``'s pruned weights."""
@@ -93,12 +111,10 @@ class WorkDir:
         if self.rank != 0:
             return
         manifest = {"fingerprint": fingerprint, "next_block": progress.next_block, "sparsity": progress.sparsity}
-        tmp = self.path / f".{MANIFEST}.tmp"
-        tmp.write_text(json.dumps(manifest, indent=1))
-        os.replace(tmp, self.path / MANIFEST)
+        write_json(self.path / MANIFEST, manifest, PARAMETER, indent=1, folder_kinds=(KIND,))
         for file in self.path.glob("activations-*-rank*.safetensors"):
             if int(file.name.split("-")[1]) < progress.next_block:
-                file.unlink(missing_ok=True)
+                owner.remove(file, PARAMETER, KIND)
 
     def read_manifest(self) -> dict[str, Any] | None:
         """The manifest of an interrupted run (``None`` when there is none); checked before the model loads.

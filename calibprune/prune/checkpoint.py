@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import tempfile
 from dataclasses import asdict, is_dataclass
 from pathlib import Path
 from typing import Any
@@ -14,6 +13,7 @@ from lightning.pytorch.utilities import rank_zero_only
 from torch import nn
 
 from calibprune.callbacks.base import PruningMethod
+from calibprune.files.owner import temporary_folder
 from calibprune.modeling.prunable import PrunableWeight
 from calibprune.modeling.workdir import Progress, WorkDir
 from calibprune.prune.activations import ActivationCache
@@ -42,7 +42,7 @@ class RunCheckpoint:
         self.path: Path | None = None
         self.workdir: WorkDir | None = None
         self.sparsity: dict[str, dict[str, Any]] = {}
-        self._scratch: tempfile.TemporaryDirectory | None = None
+        self._scratch: Path | None = None
         self._tokens = hashlib.sha256()
         self._fingerprint: dict[str, Any] = {}
 
@@ -58,13 +58,12 @@ class RunCheckpoint:
         if save_model and (resume or stream):
             self.path = WorkDir.next_to(save_model)
         elif stream:
-            self._scratch = tempfile.TemporaryDirectory(prefix="calibprune-stream-")
-            self.path = Path(self._scratch.name)
+            self._scratch = self.path = temporary_folder("calibprune-stream", "workdir")
 
     def discard(self) -> None:
         """Delete the work directory of a failed run that cannot be resumed (rank 0; scratch folders too)."""
         if self._scratch is not None:
-            self._scratch.cleanup()
+            WorkDir(self._scratch).remove()
         elif self.path is not None and rank_zero_only.rank == 0:
             WorkDir(self.path).remove()
 

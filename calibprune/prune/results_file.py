@@ -16,39 +16,46 @@ The columns are ``dense`` and ``pruned`` for ``prune --tasks``, the model's name
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from lightning.pytorch import Trainer
 
+from calibprune.errors import OptionError
 from calibprune.evaluation.cache import path_fingerprint
 from calibprune.evaluation.results import TaskResult
-from calibprune.loggers import tensorboard_logger
-from calibprune.prune.saving import writable
+from calibprune.files.atomic import check_file, write_json
+from calibprune.loggers import RUN_KIND, tensorboard_logger
 
 SCHEMA = 1
 DEFAULT_NAME = "results.json"
+ACCEPTED = "a new .json path, or a results file calibprune wrote"
+
+
+def is_results_file(path: Path) -> bool:
+    """Whether ``path`` holds a results file calibprune wrote (the only file ``--output`` replaces)."""
+    document = json.loads(path.read_text(encoding="utf-8"))
+    return (
+        isinstance(document, dict) and document.get("schema") == SCHEMA and "calibprune" in document.get("versions", {})
+    )
 
 
 def check_output_path(output: str | None) -> None:
-    """Fail before any work when ``--output`` cannot be written: not ``.json``, a folder, or an unwritable place.
+    """Fail before any work when ``--output`` cannot be written.
+
+    Refused: not ``.json``, a folder, an unwritable place, an existing file that is not a results file calibprune
+    wrote.
 
     Raises:
-        ValueError: naming ``--output`` and what it accepts.
+        OptionError: naming ``output`` and what it accepts.
     """
     if output is None:
         return
     path = Path(output)
     if path.suffix.lower() != ".json":
-        raise ValueError(f"--output: {output!r} is not a .json file; accepted: a path ending in .json")
-    if path.is_dir():
-        raise ValueError(f"--output: {output!r} is a folder; accepted: a .json file path")
-    parent = next(p for p in [path.absolute().parent, *path.absolute().parents] if p.exists())
-    if not parent.is_dir() or not writable(parent):
-        raise ValueError(f"--output: {str(parent)!r} is not a writable folder; accepted: a writable .json path")
+        raise OptionError("output", f"{output!r} is not a .json file", "a path ending in .json")
+    check_file(path, "output", ACCEPTED, signature=is_results_file)
 
 
 def model_entry(module: Any) -> dict[str, Any]:
@@ -122,11 +129,7 @@ def write_results(
         output = str(Path(logger.log_dir) / DEFAULT_NAME)
     if not trainer.is_global_zero:
         return Path(output)
-    path = Path(output)
-    path.parent.mkdir(parents=True, exist_ok=True)
     document = results_document(command, columns, configs, model, calibration)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    with os.fdopen(handle, "w") as file:
-        json.dump(document, file, indent=2, default=str)
-    os.replace(tmp, path)
-    return path
+    return write_json(
+        output, document, "output", folder_kinds=(RUN_KIND,), signature=is_results_file, accepted=ACCEPTED
+    )

@@ -2,75 +2,37 @@
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import re
-import shutil
-import tempfile
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 
+from calibprune.errors import OptionError
+from calibprune.files.atomic import atomic_folder, check_folder, link_or_copy, write_json
+from calibprune.files.lock import hold_lock
 from calibprune.modeling.safetensors_io import INDEX_FILE, write_shard
 
 REPORT_NAME = "sparsity_report.json"
-
-
-# What ``save_pretrained`` and calibprune write into a saved model's folder; ``--overwrite`` replaces nothing else.
-_SAVED_NAMES = re.compile(
-    r"^(config\.json|generation_config\.json|sparsity_report\.json|model(-\d{5}-of-\d{5})?\.safetensors"
-    r"|model\.safetensors\.index\.json|tokenizer.*|special_tokens_map\.json|vocab\.(json|txt)|merges\.txt"
-    r"|added_tokens\.json|chat_template\.(jinja|json)|spiece\.model)$"
-)
+PARAMETER = "save_model"
+KIND = "model"  # the mark of a folder written by ``save_pruned_model``: ``overwrite`` replaces nothing else
 
 
 def check_save_path(path: str | Path, overwrite: bool = False) -> Path:
     """Fail early, before any work, when the save path cannot be written or would replace what it must not.
 
-    ``--overwrite true`` replaces only a model folder written by calibprune (its files and
-    ``sparsity_report.json``); a file, or a folder holding anything else, is refused.
+    ``overwrite`` replaces only a model folder calibprune saved (marked, holding only the files it wrote);
+    a file, or a folder holding anything else, is refused.
 
     Raises:
-        FileExistsError: naming ``--save_model`` and what it accepts.
-        PermissionError: when the folder that would hold it is not writable.
+        OptionError: naming ``save_model`` and what it accepts.
     """
     path = Path(path)
-    if path.is_file() or (path.exists() and not path.is_dir()):
-        raise FileExistsError(f"--save_model: {str(path)!r} is a file; accepted: a folder path")
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"--save_model: {str(path)!r} already exists; pass --overwrite true to replace it")
-    if path.exists():
-        entries = sorted(entry.name for entry in path.iterdir())
-        foreign = [name for name in entries if not _SAVED_NAMES.match(name) or not (path / name).is_file()]
-        if foreign or (entries and REPORT_NAME not in entries):
-            shown = ", ".join(foreign[:3]) + (", ..." if len(foreign) > 3 else "") if foreign else f"no {REPORT_NAME}"
-            raise FileExistsError(
-                f"--save_model: {str(path)!r} is not a model saved by calibprune ({shown}); --overwrite true "
-                "replaces only such a folder: choose another path"
-            )
-    parent = next(p for p in [path.absolute().parent, *path.absolute().parents] if p.exists())
-    if not parent.is_dir():
-        raise FileExistsError(f"--save_model: {str(parent)!r} is a file; accepted: a folder path")
-    if not writable(parent):
-        raise PermissionError(f"--save_model: {str(parent)!r} is not writable; accepted: a path in a writable folder")
-    return path
-
-
-def writable(folder: Path) -> bool:
-    """Whether a file can be created in ``folder`` (tried: permission bits say little to root or on /proc)."""
-    if not os.access(folder, os.W_OK | os.X_OK):
-        return False
-    try:
-        probe = tempfile.mkdtemp(prefix=".calibprune-probe-", dir=folder)
-    except OSError:
-        return False
-    os.rmdir(probe)
-    return True
+    if path.exists() and path.is_dir() and not overwrite:
+        raise OptionError(PARAMETER, f"{str(path)!r} already exists; pass --overwrite true to replace it")
+    return check_folder(path, PARAMETER, KIND, overwrite)
 
 
 def target_lock(save_model: str | Path | None) -> AbstractContextManager[None]:
@@ -80,69 +42,20 @@ def target_lock(save_model: str | Path | None) -> AbstractContextManager[None]:
     return save_target_lock(save_model)
 
 
-def _lock_file(path: Path) -> Path:
-    return path.with_name(f".{path.name}.lock")
-
-
-@contextmanager
-def save_target_lock(path: str | Path) -> Iterator[None]:
+def save_target_lock(path: str | Path) -> AbstractContextManager[None]:
     """Hold ``.<name>.lock`` next to ``path`` for a whole run, so that two runs never write the same target.
 
-    Taking it also removes what a killed run left there: temp folders of an unfinished save.
+    Taking it also removes the marked temp folders of an unfinished save that a killed run left there.
 
     Raises:
-        FileExistsError: naming ``--save_model`` when another live run holds the lock.
+        OptionError: naming ``save_model`` when another live run holds the lock.
     """
-    path = Path(path)
-    path.absolute().parent.mkdir(parents=True, exist_ok=True)
-    lock = _lock_file(path)
-    while True:
-        handle = open(lock, "a+")  # noqa: SIM115 - held until the run ends
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            handle.seek(0)
-            holder = handle.read().strip() or "?"
-            handle.close()
-            raise FileExistsError(
-                f"--save_model: another calibprune run (pid {holder}) is writing to {str(path)!r}; wait for it, "
-                "or choose another path"
-            ) from None
-        if lock.exists() and os.stat(lock).st_ino == os.fstat(handle.fileno()).st_ino:
-            break  # not a lock file its previous holder removed meanwhile
-        handle.close()
-    try:
-        handle.seek(0)
-        handle.truncate()
-        handle.write(str(os.getpid()))
-        handle.flush()
-        for stale in path.absolute().parent.glob(f".{path.name}.tmp-*"):
-            shutil.rmtree(stale, ignore_errors=True)
-        yield
-    finally:
-        lock.unlink(missing_ok=True)
-        handle.close()
+    return hold_lock(path, PARAMETER)
 
 
-@contextmanager
-def _atomic_dir(path: str | Path, overwrite: bool) -> Iterator[Path]:
-    """Yield a temp folder next to ``path`` that replaces ``path`` if the block succeeds, and vanishes if not."""
-    path = check_save_path(path, overwrite)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-", dir=path.parent))
-    try:
-        yield tmp
-        tmp.chmod(0o755)
-        if path.exists():  # a calibprune model (checked above): moved aside, replaced, then deleted
-            old = Path(tempfile.mkdtemp(prefix=f".{path.name}.tmp-old-", dir=path.parent))
-            os.replace(path, old / path.name)
-            os.replace(tmp, path)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.replace(tmp, path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def _atomic_dir(path: str | Path, overwrite: bool) -> AbstractContextManager[Path]:
+    """A marked temp folder next to ``path`` that replaces ``path`` if the block succeeds, and vanishes if not."""
+    return atomic_folder(path, PARAMETER, KIND, overwrite)
 
 
 def save_pruned_model(
@@ -152,15 +65,8 @@ def save_pruned_model(
     with _atomic_dir(path, overwrite) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
-        (tmp / REPORT_NAME).write_text(json.dumps(report, indent=2))
+        write_json(tmp / REPORT_NAME, report, PARAMETER)
     return Path(path)
-
-
-def _link_or_copy(source: Path, target: Path) -> None:
-    try:
-        os.link(source, target)  # same file system: no second copy of the weights on disk
-    except OSError:
-        shutil.copyfile(source, target)
 
 
 def save_sharded_model(
@@ -190,17 +96,17 @@ def save_sharded_model(
         total = write_shard(tmp / names[-1], rest)
         weight_map.update(dict.fromkeys(rest, names[-1]))
         for source, name in zip(block_shards, names[:-1], strict=True):
-            _link_or_copy(source, tmp / name)
+            link_or_copy(source, tmp / name)
             keys, size = _shard_contents(tmp / name)
             weight_map.update(dict.fromkeys(keys, name))
             total += size
         index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
-        (tmp / INDEX_FILE).write_text(json.dumps(index, indent=2))
+        write_json(tmp / INDEX_FILE, index, PARAMETER)
         model.config.save_pretrained(tmp)
         if getattr(model, "generation_config", None) is not None:
             model.generation_config.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
-        (tmp / REPORT_NAME).write_text(json.dumps(report, indent=2))
+        write_json(tmp / REPORT_NAME, report, PARAMETER)
     return Path(path)
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import shutil
 import statistics
 from pathlib import Path
 from typing import Any
 
+from calibprune.files import owner
 from calibprune.study.aggregate import ACCURACY_METRICS, PRIMARY_METRICS
+from calibprune.study.store import PARAMETER, is_study_output
+
+VIEW_KIND = "view"  # the mark of a folder generated anew from the records on every report
 
 
 def cell_hparams(record: dict[str, Any]) -> dict[str, Any]:
@@ -43,7 +46,8 @@ def write_hparams(records: list[dict[str, Any]], folder: str | Path) -> Path:
     from torch.utils.tensorboard import SummaryWriter
 
     folder = Path(folder)
-    shutil.rmtree(folder, ignore_errors=True)  # generated anew from the records, never appended to
+    owner.remove(folder, PARAMETER, VIEW_KIND, signature=is_study_output)  # generated anew, never appended to
+    owner.make_folder(folder, PARAMETER, kind=VIEW_KIND)
     cells = sorted((r for r in records if r["kind"] == "cell"), key=lambda r: r["index"])
     with SummaryWriter(log_dir=str(folder)) as writer:
         for record in cells:

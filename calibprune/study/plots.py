@@ -9,9 +9,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+from calibprune.files import owner
+from calibprune.files.atomic import write_with
 from calibprune.study.aggregate import AVERAGE, Row, Summary
+from calibprune.study.store import PARAMETER, is_study_output
 from calibprune.study.tables import Marks, marks_of
 
+PLOTS_KIND = "plots"  # the mark of a plots folder calibprune made: its images are replaced on every report
 INSTALL_HINT = "plots need matplotlib: pip install matplotlib"
 
 
@@ -65,7 +69,13 @@ NOTE = (
 def _save(fig: Any, path: Path) -> Path:
     fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the two lines of the note
     fig.text(0.01, 0.01, NOTE, fontsize="x-small", color="dimgray")
-    fig.savefig(path, dpi=110)
+    write_with(
+        path,
+        lambda tmp: fig.savefig(tmp, dpi=110, format="png"),
+        PARAMETER,
+        folder_kinds=(PLOTS_KIND,),
+        signature=is_study_output,
+    )
     return path
 
 
@@ -79,8 +89,7 @@ def write_plots(summary: Summary, folder: str | Path, comparisons: list | None =
     plt = _pyplot()
     marks = marks_of(comparisons)
     references = {c.b for c in comparisons or []}
-    folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = owner.make_folder(folder, PARAMETER, kind=PLOTS_KIND)
     written = []
     rows = [row for row in summary.rows if row.cells]
     tasks = [row for row in rows if row.task != AVERAGE]

@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from calibprune.files.atomic import write_text
 from calibprune.study.aggregate import Summary, summarise
 from calibprune.study.compare import Comparison, reference_comparisons
 from calibprune.study.findings import Finding, judge_findings
 from calibprune.study.spec import AnalysisSpec
-from calibprune.study.store import read_records
+from calibprune.study.store import PARAMETER, STUDY_KIND, is_study_output, read_records
 from calibprune.study.tables import comparisons_csv, long_csv, markdown_table, wide_csv
 
 log = logging.getLogger(__name__)
@@ -231,7 +232,7 @@ def write_report(
         ("comparisons.csv", comparisons_csv(comparisons)),
         ("findings.md", findings_markdown(findings)),
     ):
-        (folder / name).write_text(text, encoding="utf-8")
+        write_text(folder / name, text, PARAMETER, folder_kinds=(STUDY_KIND,), signature=is_study_output)
         files.append(folder / name)
     images: list[Path] = []
     if plots:
@@ -248,7 +249,7 @@ def write_report(
     owner = dense_id(spec) if spec is not None else None
     throughput = throughput_table(read_records(folder, partial=True), owner)
     text = markdown_report(summary, records, done, expected, images, comparisons, findings, analysis, throughput)
-    (folder / "report.md").write_text(text, encoding="utf-8")
+    write_text(folder / "report.md", text, PARAMETER, folder_kinds=(STUDY_KIND,), signature=is_study_output)
     files.append(folder / "report.md")
     log.info("report of %s: %s", folder, ", ".join(str(p) for p in files))
     return Report(summary, files, done, expected, comparisons, findings)

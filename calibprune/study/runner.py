@@ -6,11 +6,8 @@ results file of the folder are skipped, so a killed run resumes where it stopped
 
 from __future__ import annotations
 
-import json
 import logging
-import os
 import socket
-import tempfile
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -18,14 +15,24 @@ from typing import Any
 
 import torch
 
-from calibprune.evaluation.cache import ResultCache, path_fingerprint
+from calibprune.evaluation.cache import ResultCache, check_cache_root, path_fingerprint
+from calibprune.files import owner
+from calibprune.files.atomic import write_json
 from calibprune.modeling.loading import load_tokenizer
 from calibprune.prune.module import PruningModule
 from calibprune.study import backend
 from calibprune.study.cells import Cell, Shard, dense_id, expand_cells
 from calibprune.study.preflight import check_calibration
 from calibprune.study.spec import StudySpec
-from calibprune.study.store import append_record, finished_ids, read_records, results_path
+from calibprune.study.store import (
+    PARAMETER,
+    STUDY_KIND,
+    append_record,
+    finished_ids,
+    is_study_output,
+    read_records,
+    results_path,
+)
 
 log = logging.getLogger(__name__)
 
@@ -58,13 +65,10 @@ class DenseModel:
 
 def _write_spec(spec: StudySpec) -> None:
     """Keep the study's spec beside its results (atomically: shards may write it at the same time)."""
-    folder = Path(spec.output_dir)
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".study.", dir=folder)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        json.dump(asdict(spec), handle, indent=1, default=str)
-    os.chmod(tmp, 0o644)  # mkstemp makes it private; it is a plain, shareable result file
-    os.replace(tmp, folder / "study.json")
+    folder = owner.make_folder(spec.output_dir, PARAMETER, kind=STUDY_KIND)
+    write_json(
+        folder / "study.json", asdict(spec), PARAMETER, indent=1, folder_kinds=(STUDY_KIND,), signature=is_study_output
+    )
 
 
 def _record(kind: str, record_id: str, spec: StudySpec, **fields: Any) -> dict[str, Any]:
@@ -182,6 +186,7 @@ def run_study(spec: StudySpec, shard: Shard | None = None) -> list[dict[str, Any
         The records written by this call.
     """
     spec.validate()
+    check_cache_root()  # before study.json is written and the dense model loads
     _write_spec(spec)
     cells = expand_cells(spec)
     mine = shard.select(cells) if shard is not None else cells

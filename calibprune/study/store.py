@@ -1,18 +1,21 @@
-"""Append-only results of a study: one JSON line per finished cell, flushed and fsynced as it finishes."""
+"""Append-only results of a study: one JSON line per finished cell, flushed and fsynced as it finishes.
+
+A line torn by a kill is kept in its file and reported, never glued to nor counted (:mod:`calibprune.files.records`).
+"""
 
 from __future__ import annotations
 
 import json
-import logging
-import os
 from pathlib import Path
 from typing import Any
 
+from calibprune.files import owner
+from calibprune.files import records as jsonl
 from calibprune.study.cells import Shard
 
-log = logging.getLogger(__name__)
-
 RESULTS_GLOB = "results*.jsonl"
+STUDY_KIND = "study"  # the mark of a study folder calibprune made
+PARAMETER = "output_dir"
 
 
 def results_path(output_dir: str | Path, shard: Shard | None = None) -> Path:
@@ -21,26 +24,29 @@ def results_path(output_dir: str | Path, shard: Shard | None = None) -> Path:
     return Path(output_dir) / name
 
 
+def _is_spec(path: Path) -> bool:
+    try:
+        spec = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(spec, dict) and {"model", "grid", "evaluation", "output_dir"} <= set(spec)
+
+
+def is_study_output(path: Path) -> bool:
+    """Whether ``path`` (a report file, ``plots/``, ``tensorboard/``) lies in a study folder calibprune wrote.
+
+    A study folder carries calibprune's mark, or (written before marks) the ``study.json`` of a study.
+    """
+    path = Path(path)
+    return any(
+        owner.is_marked(folder, STUDY_KIND) or _is_spec(folder / "study.json")
+        for folder in (path.parent, path.parent.parent)
+    )
+
+
 def append_record(path: Path, record: dict[str, Any]) -> None:
     """Append one record as a JSON line and force it to disk, so that a crash loses at most the cell in flight."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    line = json.dumps(record, sort_keys=True, default=str) + "\n"
-    with path.open("a", encoding="utf-8") as handle:
-        handle.write(line)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def _read_lines(path: Path) -> list[dict[str, Any]]:
-    records = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            records.append(json.loads(line))
-        except json.JSONDecodeError:  # a line cut short by a crash: that cell runs again
-            log.warning("%s:%d: skipping an incomplete record", path, number)
-    return records
+    jsonl.append_record(path, record, PARAMETER)
 
 
 def read_records(output_dir: str | Path, partial: bool = False) -> list[dict[str, Any]]:
@@ -52,12 +58,12 @@ def read_records(output_dir: str | Path, partial: bool = False) -> list[dict[str
     """
     by_id: dict[str, dict[str, Any]] = {}
     for path in sorted(Path(output_dir).glob(RESULTS_GLOB)):
-        for record in _read_lines(path):
-            if partial or record.get("kind") != "partial":
+        for record in jsonl.read_records(path):
+            if "id" in record and (partial or record.get("kind") != "partial"):
                 by_id[record["id"]] = record
     return list(by_id.values())
 
 
 def finished_ids(output_dir: str | Path) -> set[str]:
     """Ids of the cells (and dense evaluations) finished in ``output_dir`` (not skipped cells, not partial tasks)."""
-    return {record["id"] for record in read_records(output_dir) if record["kind"] in ("cell", "dense")}
+    return {record["id"] for record in read_records(output_dir) if record.get("kind") in ("cell", "dense")}
