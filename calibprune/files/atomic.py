@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+from calibprune.errors import OptionError
 from calibprune.files import owner, signals
 from calibprune.files.owner import MARKER, Signature, refuse
 
@@ -185,7 +186,7 @@ def check_folder(path: str | Path, parameter: str, kind: str, overwrite: bool) -
     if os.path.lexists(path) and not path.is_dir():
         raise refuse(parameter, path, "is a file", "a folder path")
     if path.exists() and not overwrite:
-        raise refuse(parameter, path, "already exists", "a new folder, or overwrite true to replace a saved model")
+        raise OptionError(parameter, f"{str(path)!r} already exists; pass --overwrite true to replace it")
     if path.exists():
         foreign = foreign_entries(path, kind)
         if foreign:

@@ -10,7 +10,6 @@ from typing import Any
 import torch
 from lightning.pytorch.utilities import rank_zero_only
 
-from calibprune.errors import OptionError
 from calibprune.files.atomic import atomic_folder, check_folder, link_or_copy, write_json
 from calibprune.files.lock import hold_lock
 from calibprune.modeling.safetensors_io import INDEX_FILE, write_shard
@@ -29,9 +28,6 @@ def check_save_path(path: str | Path, overwrite: bool = False) -> Path:
     Raises:
         OptionError: naming ``save_model`` and what it accepts.
     """
-    path = Path(path)
-    if path.exists() and path.is_dir() and not overwrite:
-        raise OptionError(PARAMETER, f"{str(path)!r} already exists; pass --overwrite true to replace it")
     return check_folder(path, PARAMETER, KIND, overwrite)
 
 

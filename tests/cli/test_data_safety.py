@@ -6,6 +6,7 @@ import sys
 
 import pytest
 
+from calibprune.files.owner import make_folder, temp_name
 from calibprune.modeling.workdir import WorkDir
 from calibprune.prune.saving import save_target_lock
 from tests.cli.helpers import prune_args, run_cli
@@ -42,8 +43,7 @@ def test_overwrite_refuses_a_file(capsys, in_tmp_dir, tiny_llama_dir, token_file
 def test_overwrite_replaces_a_saved_model_and_cleans_stale_temp_folders(capsys, in_tmp_dir, tiny_llama_dir, token_file):
     args = prune_args(tiny_llama_dir, token_file, "--save_model", "out", "--trainer.logger", "false")
     assert run_cli(capsys, *args)[0] == 0
-    stale = in_tmp_dir / ".out.tmp-killed"  # what a run killed while saving leaves
-    stale.mkdir()
+    stale = make_folder(temp_name(in_tmp_dir / "out"), "save_model", kind="temp")  # what a killed save leaves
     (stale / "model.safetensors").write_bytes(b"half")
     code, _, err = run_cli(capsys, *args, "--overwrite", "true", "--sparsity_ratio", "0.25")
     assert code == 0, err
@@ -56,8 +56,7 @@ def test_overwrite_replaces_a_saved_model_and_cleans_stale_temp_folders(capsys, 
 def test_second_run_on_a_locked_target_fails_and_leaves_the_live_run_alone(
     capsys, in_tmp_dir, tiny_llama_dir, token_file, resume
 ):
-    partial = WorkDir.next_to(in_tmp_dir / "out")
-    partial.mkdir()
+    partial = make_folder(WorkDir.next_to(in_tmp_dir / "out"), "save_model", kind="workdir")  # as a run makes it
     live = json.dumps({"fingerprint": {}, "next_block": 1, "sparsity": {}})
     (partial / "manifest.json").write_text(live)  # the live run's progress
     with save_target_lock(in_tmp_dir / "out"):
@@ -71,8 +70,7 @@ def test_second_run_on_a_locked_target_fails_and_leaves_the_live_run_alone(
 
 
 def test_corrupt_manifest_names_the_file(capsys, in_tmp_dir, tiny_llama_dir, token_file):
-    partial = WorkDir.next_to(in_tmp_dir / "out")
-    partial.mkdir()
+    partial = make_folder(WorkDir.next_to(in_tmp_dir / "out"), "save_model", kind="workdir")  # as a run makes it
     (partial / "manifest.json").write_text('{"fingerprint": ')
     code, _, err = run_cli(
         capsys,

@@ -4,6 +4,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
+from calibprune.errors import OptionError
 from calibprune.modeling.loading import load_model, load_tokenizer
 from calibprune.prune.report import sparsity_report
 from calibprune.prune.saving import REPORT_NAME, save_pruned_model
@@ -14,7 +15,7 @@ def test_save_is_atomic_and_refuses_to_overwrite(tiny_llama_dir, tmp_path):
     target = tmp_path / "out"
     save_pruned_model(model, tokenizer, target, sparsity_report(model))
     assert json.loads((target / REPORT_NAME).read_text())["global"]["numel"] > 0
-    with pytest.raises(FileExistsError, match="--save_model: .* already exists; pass --overwrite"):
+    with pytest.raises(OptionError, match="save_model: .* already exists; pass --overwrite"):
         save_pruned_model(model, tokenizer, target, {})
     save_pruned_model(model, tokenizer, target, {"global": {}}, overwrite=True)
     assert json.loads((target / REPORT_NAME).read_text()) == {"global": {}}
