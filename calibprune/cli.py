@@ -12,7 +12,7 @@ from calibprune.command_line.errors import typeable_flag
 from calibprune.console import configure_console_logging, quiet_console
 from calibprune.errors import OptionError
 from calibprune.files import owner
-from calibprune.files.signals import Stopped, stop_on_signals
+from calibprune.files.signals import HANDLED, Stopped, stop_on_signals
 
 
 def main(args: list[str] | None = None) -> None:
@@ -30,6 +30,10 @@ def main(args: list[str] | None = None) -> None:
                 run_cli(args)
             except SIGTERMException:  # Lightning's evaluation loop stopping on SIGTERM (a SystemExit with status 0)
                 raise Stopped(signal.SIGTERM) from None
+            except SystemExit as stop:  # the block loop's stop after its finished block (``SystemExit(143)``)
+                if stop.code in {128 + signum for signum in HANDLED} and not isinstance(stop, Stopped):
+                    raise Stopped(stop.code - 128) from None
+                raise
     except USER_ERRORS as err:
         owner.abandon()
         print(f"calibprune: error: {_user_line(err, args)}", file=sys.stderr)
@@ -46,10 +50,11 @@ def main(args: list[str] | None = None) -> None:
 def _user_line(err: BaseException, args: list[str] | None) -> str:
     """The error line; an :class:`OptionError` not yet named by its flag gets ``--`` before its parameter.
 
-    ``command_line/`` maps parameters to the flags typed; until it names this one, ``--<parameter>`` is the flag.
+    ``command_line/`` maps parameters to the flags typed; until it names this one, ``--<parameter>`` is the flag
+    (an environment variable, upper case, is named as it is).
     """
     line = error_line(err, args)
-    if isinstance(err, OptionError) and line.startswith(f"{err.parameter}:"):
+    if isinstance(err, OptionError) and not err.parameter.isupper() and line.startswith(f"{err.parameter}:"):
         subcommand = next((arg for arg in args or sys.argv[1:] if arg in SUBCOMMANDS), "")
         line = typeable_flag(f"--{line}", OPTIONS.get(subcommand, set()))
     return line

@@ -44,7 +44,7 @@ def check_file(
     Raises:
         OptionError: naming ``parameter`` and what it accepts.
     """
-    path = Path(path)
+    path = owner.check_name(path, parameter)
     if path.is_dir():
         raise refuse(parameter, path, "is a folder", accepted)
     if not replaceable(path, folder_kinds, signature):
@@ -93,7 +93,6 @@ def atomic_file(
     owner.track(tmp)
     try:
         yield tmp
-        signals.raise_if_stopping()  # a stop asked for while writing: nothing half-done replaces anything
         _fsync_file(tmp)
         if not replaceable(path, folder_kinds, signature):
             raise refuse(parameter, path, "exists and was not written by calibprune; it is left as it is", accepted)
@@ -153,7 +152,7 @@ def atomic_folder(path: str | Path, parameter: str, kind: str, overwrite: bool =
     tmp = owner.make_folder(owner.temp_name(path), parameter, kind="temp", scratch=True)
     try:
         yield tmp
-        signals.raise_if_stopping()
+        signals.raise_if_stopping()  # told to stop (held by Lightning's loop) before the model is in place
         files = sorted(entry.name for entry in tmp.iterdir() if entry.name != MARKER)
         owner.write_marker(tmp, kind, files)
         for name in files:
@@ -182,7 +181,7 @@ def check_folder(path: str | Path, parameter: str, kind: str, overwrite: bool) -
     Raises:
         OptionError: naming ``parameter`` (and ``overwrite``) and what it accepts.
     """
-    path = Path(path)
+    path = owner.check_name(path, parameter)
     if os.path.lexists(path) and not path.is_dir():
         raise refuse(parameter, path, "is a file", "a folder path")
     if path.exists() and not overwrite:

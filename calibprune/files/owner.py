@@ -175,7 +175,7 @@ def owns(path: Path, *kinds: str, signature: Signature | None = None) -> bool:
 def _recognised(path: Path, signature: Signature) -> bool:
     try:
         return bool(signature(path))
-    except (OSError, ValueError, RuntimeError):
+    except Exception:  # noqa: BLE001 - content a recogniser cannot read is not calibprune's
         return False
 
 
@@ -248,8 +248,8 @@ def existing_parent(path: Path) -> Path:
     return next(p for p in [path.absolute().parent, *path.absolute().parents] if os.path.lexists(p))
 
 
-def check_can_create(path: str | Path, parameter: str, accepted: str) -> Path:
-    """Fail before any work when ``path`` could not be created: a too-long name, a file above it, no write access.
+def check_name(path: str | Path, parameter: str) -> Path:
+    """Fail when a part of ``path`` is longer than a file system allows (with room for calibprune's suffixes).
 
     Raises:
         OptionError: naming ``parameter``.
@@ -257,6 +257,16 @@ def check_can_create(path: str | Path, parameter: str, accepted: str) -> Path:
     path = Path(path)
     if any(len(os.fsencode(part)) > NAME_BYTES for part in path.parts):
         raise refuse(parameter, path, "has a name too long for the file system", f"names of at most {NAME_BYTES} bytes")
+    return path
+
+
+def check_can_create(path: str | Path, parameter: str, accepted: str) -> Path:
+    """Fail before any work when ``path`` could not be created: a too-long name, a file above it, no write access.
+
+    Raises:
+        OptionError: naming ``parameter``.
+    """
+    path = check_name(path, parameter)
     parent = existing_parent(path)
     if not parent.is_dir():
         raise refuse(parameter, parent, "is a file, not a folder", accepted)

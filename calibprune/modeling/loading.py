@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
@@ -97,7 +98,7 @@ def load_model(name_or_path: str = EMBEDDED_MODEL, dtype: str = "float32") -> Pr
             if "does not support an attention implementation" not in str(err):
                 raise
             model = AutoModelForCausalLM.from_pretrained(path, **{**kwargs, "attn_implementation": "eager"})
-    except (OSError, ValueError) as err:
+    except (OSError, ValueError, SafetensorError) as err:  # SafetensorError: a truncated or corrupt weights file
         raise ValueError(f"--model: cannot load a causal LM from {name_or_path!r}: {str(err).splitlines()[0]}") from err
     return model.eval()
 

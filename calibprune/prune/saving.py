@@ -49,16 +49,11 @@ def save_target_lock(path: str | Path) -> AbstractContextManager[None]:
     return hold_lock(path, PARAMETER)
 
 
-def _atomic_dir(path: str | Path, overwrite: bool) -> AbstractContextManager[Path]:
-    """A marked temp folder next to ``path`` that replaces ``path`` if the block succeeds, and vanishes if not."""
-    return atomic_folder(path, PARAMETER, KIND, overwrite)
-
-
 def save_pruned_model(
     model: Any, tokenizer: Any, path: str | Path, report: dict[str, Any], overwrite: bool = False
 ) -> Path:
     """Save model (safetensors), config, tokenizer and the sparsity report to ``path``; all or nothing."""
-    with _atomic_dir(path, overwrite) as tmp:
+    with atomic_folder(path, PARAMETER, KIND, overwrite) as tmp:
         model.save_pretrained(tmp, safe_serialization=True)
         tokenizer.save_pretrained(tmp)
         write_json(tmp / REPORT_NAME, report, PARAMETER)
@@ -87,7 +82,7 @@ def save_sharded_model(
     """
     count = len(block_shards) + 1
     names = [f"model-{i:05d}-of-{count:05d}.safetensors" for i in range(1, count + 1)]
-    with _atomic_dir(path, overwrite) as tmp:
+    with atomic_folder(path, PARAMETER, KIND, overwrite) as tmp:
         weight_map: dict[str, str] = {}
         total = write_shard(tmp / names[-1], rest)
         weight_map.update(dict.fromkeys(rest, names[-1]))
