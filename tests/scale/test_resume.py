@@ -9,6 +9,7 @@ import pytest
 import calibprune.prune.module
 from calibprune.callbacks import Wanda
 from calibprune.datamodules.calibration import CalibrationDataModule
+from calibprune.files.owner import make_folder
 from calibprune.modeling.workdir import MANIFEST, WorkDir
 from calibprune.prune.module import PruningModule
 from calibprune.prune.trainer import PruningTrainer
@@ -80,8 +81,7 @@ def test_run_that_died_while_saving_resumes_without_pruning_and_refuses_other_ru
 
 
 def test_without_resume_a_stale_work_directory_is_discarded(tiny4_dir, calibration_tokens, tmp_path):
-    stale = WorkDir.next_to(tmp_path / "out")
-    stale.mkdir()
+    stale = make_folder(WorkDir.next_to(tmp_path / "out"), "save_model", kind="workdir")  # as a killed run left it
     (stale / MANIFEST).write_text(json.dumps({"fingerprint": {}, "next_block": 3, "sparsity": {}}))
     report = _prune(tiny4_dir, calibration_tokens, tmp_path / "out", resume=False, stream=True)
     assert report["global"]["sparsity"] == pytest.approx(0.5)
