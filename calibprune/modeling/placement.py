@@ -12,7 +12,7 @@ from torch import nn
 
 from calibprune.modeling.blocks import decoder_blocks
 from calibprune.modeling.heap import return_freed_memory
-from calibprune.modeling.loading import load_model
+from calibprune.modeling.loading import load_model, resolve_dtype
 from calibprune.modeling.safetensors_io import SafetensorsCheckpoint
 from calibprune.modeling.streaming import (
     build_skeleton,
@@ -108,7 +108,7 @@ def load_placed(name: str, dtype: str, onload: bool = False, stream: bool = Fals
     if stream:
         folder = checkpoint_folder(name)
         checkpoint = SafetensorsCheckpoint(folder)
-        model = build_skeleton(folder, dtype)
+        model = build_skeleton(folder, resolve_dtype(str(folder), dtype))
         materialise_outside_blocks(model, checkpoint)
         return model, Streamed(checkpoint, decoder_blocks(model)[0])
     model = load_model(name, dtype)

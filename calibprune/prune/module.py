@@ -14,7 +14,7 @@ from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.modeling.blocks import decoder_blocks
 from calibprune.modeling.capture import capture_block_inputs
 from calibprune.modeling.heap import reuse_freed_memory
-from calibprune.modeling.loading import EMBEDDED_MODEL, load_tokenizer
+from calibprune.modeling.loading import EMBEDDED_MODEL, load_tokenizer, resolve_dtype
 from calibprune.modeling.placement import Resident, load_placed
 from calibprune.modeling.plan import PruningPlan
 from calibprune.modeling.streaming import outside_block_tensors
@@ -40,7 +40,8 @@ class PruningModule(pl.LightningModule):
     Args:
         model: Hugging Face hub id or local path of a causal LM (``.gguf`` files too), or ``embedded`` for
             the bundled SmolLM2-135M-Instruct.
-        dtype: weights dtype: float32, bfloat16 or float16 (statistics are always fp32).
+        dtype: weights dtype: ``auto`` (the checkpoint's own, as ``from_pretrained(dtype="auto")``; float32 for a
+            GGUF file or a config stating none), float32, bfloat16 or float16 (statistics are always fp32).
         offload_activations: keep calibration activations on the CPU between blocks (bounded device memory).
         onload: keep the weights on the CPU and move one decoder block at a time to the compute device
             (a model larger than the GPU).
@@ -52,7 +53,7 @@ class PruningModule(pl.LightningModule):
     def __init__(
         self,
         model: str = EMBEDDED_MODEL,
-        dtype: str = "float32",
+        dtype: str = "auto",
         offload_activations: bool = False,
         onload: bool = False,
         stream: bool = False,
@@ -76,6 +77,7 @@ class PruningModule(pl.LightningModule):
     def configure_model(self) -> None:
         """Load the model and tokenizer once (idempotent); streamed, only the weights outside the blocks."""
         if self.model is None:
+            self.dtype_name = resolve_dtype(self.model_name, self.dtype_name)  # what ran: in the summary and results
             model, self.placement = load_placed(self.model_name, self.dtype_name, self.onload, self.stream)
             if self.onload:
                 # Not a registered submodule: the strategy's move to the device must leave the weights on the CPU.

@@ -108,10 +108,15 @@ class PruningPipeline:
             mininterval=bar_interval(),
             maxinterval=bar_interval(),
         )
-        for index in bar:
-            self.prune_block(index)
-            if self.collectives.received_sigterm and index + 1 < len(self.blocks):
-                _stop_on_sigterm(index, self.checkpoint.path is not None)
+        try:
+            for index in bar:
+                self.prune_block(index)
+                if self.collectives.received_sigterm and index + 1 < len(self.blocks):
+                    _stop_on_sigterm(index, self.checkpoint.path is not None)
+        except BaseException as exception:
+            if self.trainer is None:  # a trainer tells its callbacks itself
+                self.call("on_exception", exception)
+            raise
         report = self.method.report()
         self.activations.clear()
         return report
