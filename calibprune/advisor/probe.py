@@ -1,8 +1,8 @@
 """The model side of the proxies: the first ``k`` decoder blocks, run dense, and pruned with a candidate's data.
 
 Everything goes through the engine's own pieces: :func:`~calibprune.modeling.capture.capture_block_inputs` for
-the inputs of the first block, the pruning method's statistics hooks and
-:meth:`~calibprune.prune.module.PruningModule.prune_blocks` (on the first ``k`` blocks only) for the pruning, and the
+the inputs of the first block, the pruning method's statistics hooks and the
+:class:`~calibprune.prune.pipeline.PruningPipeline` (on the first ``k`` blocks only) for the pruning, and the
 engine's accumulators for the statistics.
 """
 
@@ -16,11 +16,15 @@ from torch import nn
 
 from calibprune.advisor.recorder import NormRecorder
 from calibprune.callbacks.base import PruningMethod
+from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.evaluation.forward import causal_lm_forward, position_ids
 from calibprune.modeling.blocks import decoder_blocks, linear_layers
 from calibprune.modeling.capture import BlockInputs, capture_block_inputs, run_block
+from calibprune.prune.activations import ActivationCache
+from calibprune.prune.collectives import SingleProcess, TrainerCollectives
 from calibprune.prune.module import PruningModule
+from calibprune.prune.pipeline import PruningPipeline
 
 
 @contextmanager
@@ -89,12 +93,26 @@ class BlockProbe:
 
     @torch.no_grad()
     def prune(self, inputs: list[BlockInputs], trainer, method: PruningMethod) -> None:
-        """Prune the first blocks in place with the engine's block loop, calibrated on ``inputs``."""
-        module = self.module
-        module.trainer = trainer
-        module.activations.batches = [BlockInputs(b.hidden.clone(), b.kwargs, b.token_mask) for b in inputs]
-        with first_blocks(module.model, self.blocks):
-            module.prune_blocks(method)
+        """Prune the first blocks in place with the engine's block loop, calibrated on ``inputs``.
+
+        Args:
+            inputs: what the first block receives (left as they are: the loop works on copies).
+            trainer: the trainer whose block callbacks also hear the loop's hooks, or ``None`` (the method only).
+            method: the pruning method.
+        """
+        batches = [BlockInputs(b.hidden.clone(), b.kwargs, b.token_mask, b.padded) for b in inputs]
+        callbacks = [cb for cb in trainer.callbacks if isinstance(cb, BlockCallback)] if trainer is not None else []
+        with first_blocks(self.module.model, self.blocks):
+            pipeline = PruningPipeline(
+                self.module.model,
+                method,
+                ActivationCache(batches=batches),
+                self.module.device,
+                callbacks=callbacks,
+                collectives=TrainerCollectives(trainer) if trainer is not None else SingleProcess(),
+                trainer=trainer,
+            )
+            pipeline.run()
 
     @torch.no_grad()
     def restore(self) -> None:

@@ -25,10 +25,11 @@ log = logging.getLogger(__name__)
 class PruningMethod(BlockCallback):
     """Prunes the weight matrices of each decoder block; subclasses say how.
 
-    The :class:`~calibprune.prune.module.PruningModule` builds the :class:`~calibprune.modeling.plan.PruningPlan`
+    The :class:`~calibprune.prune.pipeline.PruningPipeline` builds the :class:`~calibprune.modeling.plan.PruningPlan`
     (every block's matrices, filtered by ``targets``/``ignore``), calls :meth:`prepare` once, then, for every
     decoder block in order, :meth:`on_block_start` (attach statistics hooks), runs the calibration activations
-    through the block, then :meth:`on_block_end` (reduce statistics across ranks, prune, remove hooks).
+    through the block, then :meth:`on_block_end` (reduce statistics across ranks, prune, remove hooks). The hooks'
+    second argument is that pipeline (its ``collectives`` reduce the statistics).
 
     Args:
         sparsity_ratio: fraction of weights pruned in every matrix, in [0, 1) (default 0.5; with ``N:M`` it is
@@ -79,12 +80,17 @@ class PruningMethod(BlockCallback):
         self._token_mask: torch.Tensor | None = None  # the real tokens of the batch running (on_block_batch_start)
         self._prefix = ""
 
-    def prepare(self, pl_module: pl.LightningModule, plan: PruningPlan) -> None:
-        """Called once before the first block: fix every block's sparsity ratio (OWL reads the dense model)."""
+    def prepare(self, pipeline: Any, plan: PruningPlan) -> None:
+        """Called once before the first block: fix every block's sparsity ratio (OWL reads the dense model).
+
+        Args:
+            pipeline: the :class:`~calibprune.prune.pipeline.PruningPipeline` about to run.
+            plan: the matrices to prune.
+        """
         if self.block_sparsity.owl and not self.needs_calibration:
             raise ValueError(f"--method.owl needs calibration statistics; {type(self).__name__} reads none")
         self.magnitude_fallback = []
-        self.block_sparsity.prepare(pl_module, plan, self.count_padding)
+        self.block_sparsity.prepare(pipeline, plan, self.count_padding)
 
     @property
     def active_pattern(self) -> SparsityPattern:
@@ -103,6 +109,15 @@ class PruningMethod(BlockCallback):
         return entry
 
     # ---- statistics -------------------------------------------------------------------------------------------
+    @property
+    def statistics(self) -> dict[str, Any]:
+        """The statistics of the block being calibrated, by matrix name (matrices reading one input share one).
+
+        Each has ``sum`` and ``tokens`` (fp32/fp64 tensors on the device) and its method's reads
+        (``norms()`` for Wanda, ``hessian()`` for SparseGPT). Empty between blocks.
+        """
+        return dict(self._accumulators)
+
     def new_accumulator(self, layer: PrunableWeight) -> Any:
         """A fresh fp32 statistics accumulator for ``layer`` (methods that calibrate must override)."""
         raise NotImplementedError
@@ -122,14 +137,12 @@ class PruningMethod(BlockCallback):
         return hook
 
     @override
-    def on_block_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, PrunableWeight]
-    ) -> None:
+    def on_block_start(self, trainer: pl.Trainer, pipeline: Any, index: int, layers: dict[str, PrunableWeight]) -> None:
         """Check the matrices fit the pattern and attach one statistics hook (on the input) per matrix."""
         for name, layer in layers.items():
             self.pattern.check_width(layer.in_features, name)
         self._accumulators = {}
-        self._prefix = f"{getattr(pl_module, 'blocks_path', 'block')}.{index}."
+        self._prefix = f"{getattr(pipeline, 'blocks_path', 'block')}.{index}."
         if self.needs_calibration:
 
             def mask() -> torch.Tensor | None:
@@ -138,38 +151,35 @@ class PruningMethod(BlockCallback):
             self._handles = [layer.register_input_hook(self._hook(name, layer), mask) for name, layer in layers.items()]
 
     @override
-    def on_block_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, batch: BlockInputs
-    ) -> None:
-        """Count only the real tokens of this batch (its padding mask) in the statistics."""
-        self._token_mask = batch.token_mask
+    def on_block_batch_start(self, trainer: pl.Trainer, pipeline: Any, index: int, batch: BlockInputs) -> None:
+        """Count only the real tokens of this batch (its padding mask; none when the host knows it has no padding)."""
+        self._token_mask = batch.statistics_mask
 
     @override
-    def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
+    def on_block_batch_end(self, trainer: pl.Trainer, pipeline: Any, index: int) -> None:
         """Forget the batch just run: its mask, and its input tensors (they identify shared inputs within it)."""
         self._seen = []
         self._token_mask = None
 
     @override
-    def on_block_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, PrunableWeight]
-    ) -> None:
+    def on_block_end(self, trainer: pl.Trainer, pipeline: Any, index: int, layers: dict[str, PrunableWeight]) -> None:
         """Remove hooks, reduce statistics across ranks once, and prune every matrix of the block in place.
 
         A matrix whose statistics saw no token (an expert no calibration token was routed to) is pruned by
-        magnitude instead, logged and listed in the report under ``magnitude_fallback``.
+        magnitude instead, logged and listed in the report under ``magnitude_fallback``. The token counts of all
+        the block's statistics are read from the device at once.
         """
         self.remove_hooks()
-        reduced: dict[int, Any] = {}
-        for accumulator in self._accumulators.values():
-            if id(accumulator) not in reduced:
-                accumulator.sum = trainer.strategy.reduce(accumulator.sum, reduce_op="sum")
-                accumulator.tokens = trainer.strategy.reduce(accumulator.tokens, reduce_op="sum")
-                reduced[id(accumulator)] = accumulator
+        shared = list({id(accumulator): accumulator for accumulator in self._accumulators.values()}.values())
+        for accumulator in shared:
+            accumulator.sum = pipeline.collectives.reduce(accumulator.sum, "sum")
+            accumulator.tokens = pipeline.collectives.reduce(accumulator.tokens, "sum")
         pattern = self.block_pattern(index)
         calibrated = dict(layers)
         if self.needs_calibration:
-            unseen = [n for n in layers if n not in self._accumulators or float(self._accumulators[n].tokens) == 0]
+            counts = torch.stack([accumulator.tokens for accumulator in shared]).tolist() if shared else []
+            seen = {id(accumulator) for accumulator, count in zip(shared, counts, strict=True) if count > 0}
+            unseen = [n for n in layers if n not in self._accumulators or id(self._accumulators[n]) not in seen]
             for name in unseen:
                 log.warning("%s%s: no calibration token reached it; pruned by magnitude", self._prefix, name)
                 self.apply_mask(layers[name], magnitude_mask(layers[name].weight, pattern))

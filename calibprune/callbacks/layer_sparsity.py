@@ -69,7 +69,7 @@ class LayerSparsity:
         """The settings (part of a resumable run's fingerprint)."""
         return {"layer_sparsity": self.explicit, "owl": self.owl, "owl_m": self.owl_m, "owl_lambda": self.owl_lambda}
 
-    def prepare(self, pl_module: Any, plan: PruningPlan, count_padding: bool) -> None:
+    def prepare(self, pipeline: Any, plan: PruningPlan, count_padding: bool) -> None:
         """Fix every block's ratio before the first block is pruned (OWL: one pass over the dense model)."""
         blocks = len(plan.names)
         if self.explicit is not None:
@@ -84,7 +84,7 @@ class LayerSparsity:
                 scores = [wanda_scores(p.weight, norms[name]) for name, p in layers.items()]
                 return outlier_ratio(scores, self.owl_m)
 
-            self.outlier_ratios = dense_pass(pl_module, plan, block_outliers, count_padding)
+            self.outlier_ratios = dense_pass(pipeline, plan, block_outliers, count_padding)
             self.ratios = owl_sparsities(self.outlier_ratios, self.pattern.ratio, self.owl_lambda)
             log.info(
                 "OWL (M=%g, lambda=%g): outlier ratios %s -> block sparsities %s (mean %.4f)",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import lightning.pytorch as pl
 from torch import nn
 from tqdm.auto import tqdm
@@ -23,25 +25,25 @@ class BlockBatchProgress(BlockCallback):
 
     @override
     def on_block_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+        self, trainer: pl.Trainer | None, pipeline: Any, index: int, layers: dict[str, nn.Linear]
     ) -> None:
         """Open the bar of block ``index``."""
         self._close()
-        batches = len(getattr(pl_module, "activations", []))
+        if trainer is None:  # no trainer, no progress bars asked for
+            return
+        batches = len(pipeline.activations)
         shown = trainer.progress_bar_callback is not None and trainer.progress_bar_callback.is_enabled
         if batches and shown and trainer.is_global_zero and console.interactive():  # in a log file: no nested bars
             self._bar = tqdm(total=batches, desc=f"block {index} batches", unit="batch", leave=False)
 
     @override
-    def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
+    def on_block_batch_end(self, trainer: pl.Trainer | None, pipeline: Any, index: int) -> None:
         """Advance the bar by one batch."""
         if self._bar is not None:
             self._bar.update(1)
 
     @override
-    def on_block_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
-    ) -> None:
+    def on_block_end(self, trainer: pl.Trainer | None, pipeline: Any, index: int, layers: dict[str, nn.Linear]) -> None:
         """Close the bar once every batch went through the block."""
         self._close()
 

@@ -10,7 +10,6 @@ from torch import nn
 from torch.nn import functional as F
 from typing_extensions import override
 
-from calibprune.callbacks.base import find_pruning_method
 from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.engine.statistics import select_tokens
 from calibprune.loggers import tensorboard_logger
@@ -25,6 +24,9 @@ class PruningInspector(BlockCallback):
     pruned weights ``W'`` on calibration inputs ``X``; histograms ``activation_norms/<layer>`` (Wanda's input
     feature norms) or ``hessian_diagonal/<layer>`` (SparseGPT), once per distinct input; and text
     ``calibration/samples``, a few decoded calibration sequences. Does nothing without a TensorBoard logger.
+
+    The figures stay on the device while the blocks are pruned and are written when prediction ends: on a GPU,
+    reading each one as it comes would wait for the device once per matrix.
 
     Args:
         max_tokens: calibration tokens per layer kept to measure the reconstruction error (first batch, padding
@@ -43,10 +45,12 @@ class PruningInspector(BlockCallback):
         self._probes: dict[str, tuple[torch.Tensor, torch.Tensor]] = {}
         self._statistics: dict[str, Any] = {}
         self._token_mask: torch.Tensor | None = None  # the real tokens of the batch running (on_block_batch_start)
+        self._scalars: list[tuple[str, torch.Tensor, int]] = []  # written at the end, read at once
+        self._histograms: list[tuple[str, torch.Tensor, int]] = []
 
     @staticmethod
-    def _writer(trainer: pl.Trainer) -> Any:
-        logger = tensorboard_logger(trainer) if trainer.is_global_zero else None
+    def _writer(trainer: pl.Trainer | None) -> Any:
+        logger = tensorboard_logger(trainer) if trainer is not None and trainer.is_global_zero else None
         return logger.experiment if logger is not None else None
 
     @override
@@ -73,7 +77,7 @@ class PruningInspector(BlockCallback):
 
     @override
     def on_block_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+        self, trainer: pl.Trainer | None, pipeline: Any, index: int, layers: dict[str, nn.Linear]
     ) -> None:
         """Start capturing each layer's dense inputs and outputs on the first calibration batch."""
         self.remove_hooks()
@@ -86,55 +90,63 @@ class PruningInspector(BlockCallback):
             self._handles = [layer.register_input_hook(self._probe(n, layer), mask) for n, layer in layers.items()]
 
     @override
-    def on_block_batch_start(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, batch: BlockInputs
-    ) -> None:
+    def on_block_batch_start(self, trainer: pl.Trainer | None, pipeline: Any, index: int, batch: BlockInputs) -> None:
         """Probe only the real tokens of this batch."""
-        self._token_mask = batch.token_mask
+        self._token_mask = batch.statistics_mask
 
     @override
-    def on_block_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int) -> None:
+    def on_block_batch_end(self, trainer: pl.Trainer | None, pipeline: Any, index: int) -> None:
         """Keep hold of the pruning method's statistics of this block, whatever the callback order."""
-        self._statistics = getattr(find_pruning_method(trainer.callbacks), "_accumulators", {})
+        self._statistics = pipeline.method.statistics
 
     @override
-    def on_block_end(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
-    ) -> None:
+    def on_block_end(self, trainer: pl.Trainer | None, pipeline: Any, index: int, layers: dict[str, nn.Linear]) -> None:
         """Stop capturing before the block is pruned and re-run."""
         self.remove_hooks()
 
     @override
     def on_block_pruned(
-        self, trainer: pl.Trainer, pl_module: pl.LightningModule, index: int, layers: dict[str, nn.Linear]
+        self, trainer: pl.Trainer | None, pipeline: Any, index: int, layers: dict[str, nn.Linear]
     ) -> None:
-        """Log the block's sparsity, reconstruction errors and statistics histograms."""
-        writer = self._writer(trainer)
-        if writer is not None:
+        """Compute the block's sparsity, reconstruction errors and statistics histograms (kept on the device)."""
+        if self._writer(trainer) is not None:
             with torch.no_grad():
                 for name, layer in layers.items():
-                    writer.add_scalar(f"sparsity/{name}", float((layer.weight == 0).float().mean()), index)
+                    self._scalars.append((f"sparsity/{name}", (layer.weight == 0).float().mean(), index))
                     if name in self._probes:
-                        writer.add_scalar(f"reconstruction_error/{name}", self._error(name, layer), index)
-                self._log_statistics(writer, index)
+                        self._scalars.append((f"reconstruction_error/{name}", self._error(name, layer), index))
+                self._keep_statistics(index)
         self._probes, self._statistics = {}, {}
 
-    def _error(self, name: str, layer: nn.Linear) -> float:
+    @override
+    def on_predict_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        """Write every block's figures, read from the device at once."""
+        writer = self._writer(trainer)
+        if writer is not None and self._scalars:
+            values = torch.stack([value.float() for _, value, _ in self._scalars]).tolist()
+            for (tag, _, step), value in zip(self._scalars, values, strict=True):
+                writer.add_scalar(tag, value, step)
+        if writer is not None:
+            for tag, values, step in self._histograms:
+                writer.add_histogram(tag, values.cpu(), step)
+        self._scalars, self._histograms = [], []
+
+    def _error(self, name: str, layer: nn.Linear) -> torch.Tensor:
         inputs, dense = self._probes[name]
         pruned = F.linear(inputs, layer.weight.detach().to(inputs.device, torch.float32))
-        return float((dense - pruned).norm() / dense.norm().clamp(min=1e-12))
+        return (dense - pruned).norm() / dense.norm().clamp(min=1e-12)
 
-    def _log_statistics(self, writer: Any, index: int) -> None:
+    def _keep_statistics(self, index: int) -> None:
         seen: set[int] = set()
         for name, accumulator in self._statistics.items():
             if id(accumulator) in seen:  # q/k/v (gate/up) share one accumulator: one histogram
                 continue
             seen.add(id(accumulator))
             if hasattr(accumulator, "norms"):
-                writer.add_histogram(f"activation_norms/{name}", accumulator.norms().float().cpu(), index)
+                self._histograms.append((f"activation_norms/{name}", accumulator.norms().float(), index))
             elif hasattr(accumulator, "hessian"):
-                diagonal = torch.diagonal(accumulator.hessian()).float().cpu()
-                writer.add_histogram(f"hessian_diagonal/{name}", diagonal, index)
+                diagonal = torch.diagonal(accumulator.hessian()).float().clone()  # not a view: the matrix goes
+                self._histograms.append((f"hessian_diagonal/{name}", diagonal, index))
 
     def remove_hooks(self) -> None:
         """Remove every hook this callback attached."""

@@ -80,11 +80,11 @@ def check_config(subcommand: str, config: Namespace) -> None:
         ValueError, FileExistsError, FileNotFoundError, PermissionError: naming the option.
     """
     check_devices(config.get("trainer") or Namespace())
-    from calibprune.modeling.loading import DTYPES
+    from calibprune.modeling.loading import AUTO_DTYPE, DTYPES
 
     dtype = (config.get("model") or Namespace()).get("dtype")
-    if dtype is not None and dtype not in DTYPES:
-        raise ValueError(f"--model.dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
+    if dtype is not None and dtype != AUTO_DTYPE and dtype not in DTYPES:
+        raise ValueError(f"--model.dtype must be one of {', '.join(DTYPES)} or {AUTO_DTYPE}, got {dtype!r}")
     data = config.get("data") or Namespace()
     if subcommand == "prune":
         _check_prune(config, data)

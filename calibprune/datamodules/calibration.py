@@ -175,3 +175,15 @@ class CalibrationDataModule(pl.LightningDataModule):
         """Batches of ``{"input_ids", "attention_mask"}`` in a fixed order."""
         self.setup()
         return DataLoader(_SamplesDataset(self.samples), batch_size=self.batch_size, shuffle=False)
+
+    def on_before_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        """Add what the host knows of a batch while it is still on the CPU (read from a GPU, it would wait).
+
+        ``padded``: whether any position is padding; ``token_bytes``: the token ids and mask as bytes, for the
+        run's fingerprint.
+        """
+        if not isinstance(batch, dict) or "input_ids" not in batch:
+            return batch
+        ids, mask = batch["input_ids"], batch["attention_mask"]
+        token_bytes = ids.numpy().tobytes() + mask.numpy().tobytes()
+        return {**batch, "padded": not bool(mask.all()), "token_bytes": token_bytes}

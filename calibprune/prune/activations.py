@@ -17,11 +17,12 @@ class ActivationCache:
 
     Args:
         offload: keep the activations on the CPU between blocks (each batch moves to the device when it runs).
+        batches: first-block inputs captured elsewhere (the advisor's probe), kept as they are.
     """
 
-    def __init__(self, offload: bool = False) -> None:
+    def __init__(self, offload: bool = False, batches: list[BlockInputs] | None = None) -> None:
         self.offload = offload
-        self.batches: list[BlockInputs] = []
+        self.batches: list[BlockInputs] = list(batches or [])
 
     def __len__(self) -> int:
         return len(self.batches)

@@ -14,10 +14,12 @@ from torch import nn
 
 from calibprune.callbacks.base import PruningMethod
 from calibprune.files.owner import temporary_folder
+from calibprune.modeling.placement import Resident
 from calibprune.modeling.prunable import PrunableWeight
 from calibprune.modeling.workdir import Progress, WorkDir
 from calibprune.prune.activations import ActivationCache
-from calibprune.prune.report import matrix_sparsity
+from calibprune.prune.collectives import SingleProcess
+from calibprune.prune.report import matrix_entries, zero_count
 
 log = logging.getLogger(__name__)
 
@@ -34,14 +36,14 @@ class RunCheckpoint:
         resume: checkpoint every finished block and continue an interrupted run of the same job.
         path: the work directory (``None``: none).
         workdir: the open work directory, once the pruning started.
-        sparsity: the matrices' sparsity of every block written to disk (a streamed model is only there).
     """
 
     def __init__(self) -> None:
         self.resume = False
         self.path: Path | None = None
         self.workdir: WorkDir | None = None
-        self.sparsity: dict[str, dict[str, Any]] = {}
+        self._sparsity: dict[str, dict[str, Any]] = {}
+        self._zeros: dict[str, tuple[torch.Tensor, int]] = {}  # counted on the device, read with the report
         self._scratch: Path | None = None
         self._tokens = hashlib.sha256()
         self._fingerprint: dict[str, Any] = {}
@@ -72,8 +74,15 @@ class RunCheckpoint:
         self._tokens = hashlib.sha256()
 
     def record_tokens(self, ids: torch.Tensor, mask: torch.Tensor) -> None:
-        """Add one calibration batch's token ids and padding mask to the digest of the run's fingerprint."""
+        """Add one calibration batch's token ids and padding mask to the digest of the run's fingerprint.
+
+        From a device the bytes wait for it: :meth:`record_token_bytes` takes them read on the host.
+        """
         self._tokens.update(ids.cpu().numpy().tobytes() + mask.cpu().numpy().tobytes())
+
+    def record_token_bytes(self, data: bytes) -> None:
+        """Add one calibration batch's token ids and mask, read as bytes on the host, to the digest."""
+        self._tokens.update(data)
 
     def tokens_digest(self) -> str:
         """The SHA-256 of this process's calibration tokens and masks, in order (the calibration's fingerprint)."""
@@ -81,53 +90,66 @@ class RunCheckpoint:
 
     def start(
         self,
-        trainer: Any,
+        collectives: SingleProcess,
         identity: dict[str, Any],
         method: PruningMethod,
         path: str,
         blocks: nn.ModuleList,
-        streamed: bool,
+        placement: Resident,
         activations: ActivationCache,
     ) -> int:
         """Open the work directory and restore an interrupted run's progress; return the first block to prune.
 
         Args:
-            trainer: the pruning trainer (its rank and barriers).
+            collectives: the processes' rank and barriers.
             identity: the model's name and dtype, part of the fingerprint.
             method: the pruning method, part of the fingerprint.
             path: the decoder blocks' module path (``model.layers``).
-            blocks: the decoder blocks (restored in place from the saved ones unless streamed).
-            streamed: the blocks stay on disk (only the activations are restored).
+            blocks: the decoder blocks (the placement restores the saved ones into them).
+            placement: where the weights live (a streamed model's blocks stay on disk).
             activations: the calibration activations, set to those entering the first block to prune.
         """
-        self.sparsity = {}
+        self._sparsity, self._zeros = {}, {}
         if self.path is None:
             return 0
-        self.workdir = WorkDir(self.path, trainer.global_rank)
+        self.workdir = WorkDir(self.path, collectives.global_rank)
         self._fingerprint = self._run_fingerprint(identity, method, len(blocks))
         progress = self.workdir.progress(self._fingerprint) if self.resume else None
         if progress is None:
             self.workdir.reset()
-            trainer.strategy.barrier("calibprune-workdir")
+            collectives.barrier("calibprune-workdir")
             return 0
         log.info("--resume: %d of %d blocks already pruned in %s", progress.next_block, len(blocks), self.workdir.path)
-        if not streamed:
-            for index in range(progress.next_block):
-                prefix = f"{path}.{index}."
-                state = self.workdir.read_block(index)
-                blocks[index].load_state_dict({name[len(prefix) :]: value for name, value in state.items()})
+        for index in range(progress.next_block):
+            prefix = f"{path}.{index}."
+            state = self.workdir.read_block(index)
+            placement.restore(blocks[index], {name[len(prefix) :]: value for name, value in state.items()})
         if progress.next_block < len(blocks):
             activations.restore(self.workdir.read_activations(progress.next_block))
-        self.sparsity = dict(progress.sparsity)
+        self._sparsity = dict(progress.sparsity)
         return progress.next_block
 
     def record_sparsity(self, path: str, index: int, layers: dict[str, PrunableWeight]) -> None:
-        """Keep the sparsity of block ``index``'s matrices (a streamed block is not in memory afterwards)."""
+        """Count the zeros of block ``index``'s matrices on the device (a streamed block is gone afterwards)."""
         for name, layer in layers.items():
-            self.sparsity[f"{path}.{index}.{name}"] = matrix_sparsity(layer.weight)
+            self._zeros[f"{path}.{index}.{name}"] = (zero_count(layer.weight), layer.weight.numel())
+
+    @property
+    def sparsity(self) -> dict[str, dict[str, Any]]:
+        """Zeros, size and sparsity of every matrix recorded so far (the device counts read at once)."""
+        if self._zeros:
+            self._sparsity.update(matrix_entries(self._zeros))
+            self._zeros = {}
+        return dict(self._sparsity)
 
     def finish_block(
-        self, trainer: Any, path: str, index: int, block: nn.Module, count: int, activations: ActivationCache
+        self,
+        collectives: SingleProcess,
+        path: str,
+        index: int,
+        block: nn.Module,
+        count: int,
+        activations: ActivationCache,
     ) -> None:
         """Write the pruned block and, with resume, the activations to continue from and the progress."""
         if self.workdir is None:
@@ -136,7 +158,7 @@ class RunCheckpoint:
         if self.resume:
             if index + 1 < count:
                 self.workdir.write_activations(index + 1, activations.hidden_states())
-            trainer.strategy.barrier("calibprune-checkpoint")
+            collectives.barrier("calibprune-checkpoint")
             self.workdir.write_manifest(self._fingerprint, Progress(index + 1, self.sparsity))
 
     def block_files(self, count: int) -> list[Path]:

@@ -103,6 +103,7 @@ class PruningTrainer(Trainer):
         if not model.stream:  # streamed blocks stay on disk: no trial forward pass
             check_causal_lm(model.model, repr(model.model_name))
         summary.describe_model(model.model_name, model.model)
+        summary.facts["device"] = f"{self.strategy.root_device}, {model.dtype_name} weights, fp32 statistics"
         summary.describe_method(method)
         if comparison is not None:
             comparison.fit_window(model.max_length)

@@ -33,7 +33,7 @@ def prune_cell(model: nn.Module, tokenizer: Any, cell: Cell) -> dict[str, Any]:
     """
     spec = cell.spec
     module = PruningModule(spec.model.model, spec.model.dtype, spec.model.offload_activations)
-    module.model, module.tokenizer = model, tokenizer
+    module.use_model(model, tokenizer)
     method = cell.method.build()
     datamodule = None
     if cell.calibration is not None:

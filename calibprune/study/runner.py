@@ -18,8 +18,7 @@ import torch
 from calibprune.evaluation.cache import ResultCache, check_cache_root, path_fingerprint
 from calibprune.files import owner
 from calibprune.files.atomic import write_json
-from calibprune.modeling.loading import load_tokenizer
-from calibprune.prune.module import PruningModule
+from calibprune.modeling.loading import load_model, load_tokenizer
 from calibprune.study import backend
 from calibprune.study.cells import Cell, Shard, dense_id, expand_cells
 from calibprune.study.preflight import check_calibration
@@ -47,10 +46,8 @@ class DenseModel:
     """
 
     def __init__(self, spec: StudySpec) -> None:
-        module = PruningModule(spec.model.model, spec.model.dtype, spec.model.offload_activations)
-        module.configure_model()
-        self.model, self.tokenizer = module.model, module.tokenizer
-        self.model.eval()
+        self.model = load_model(spec.model.model, spec.model.dtype)
+        self.tokenizer = load_tokenizer(spec.model.model)
         self.weights = {name: t.detach().to("cpu", copy=True) for name, t in self.model.state_dict().items()}
 
     @torch.no_grad()
