@@ -18,7 +18,10 @@ SparseGPT's ``stats_pass + full_pass + factorise + obs_update`` (and with ``hess
 
 Run by ``benchmarks/peers/run.py``::
 
-    python benchmarks/peers/limit.py MODEL TOKENS RESULT BATCH_SIZE
+    python benchmarks/peers/limit.py MODEL TOKENS RESULT BATCH_SIZE [DEVICE [DTYPE]]
+
+On a GPU every timed part waits for the device before and after (``torch.cuda.synchronize``); the layer inputs
+are cast to fp32 for ``X^T X`` inside the timed part, as an implementation keeping fp32 statistics must.
 """
 
 from __future__ import annotations
@@ -30,15 +33,28 @@ from pathlib import Path
 import torch
 
 
+def _synchronize() -> None:
+    if torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch.cuda.synchronize()
+
+
 def _timed(seconds: dict[str, float], key: str, fn, *args):
+    _synchronize()
     start = time.perf_counter()
     out = fn(*args)
+    _synchronize()
     seconds[key] = seconds.get(key, 0.0) + time.perf_counter() - start
     return out
 
 
+def _hessian_product(hessian: torch.Tensor, x: torch.Tensor) -> None:
+    x = x.float()
+    hessian.addmm_(x.T, x)
+
+
 def _factorise(hessian: torch.Tensor) -> torch.Tensor:
-    damped = hessian + 0.01 * torch.diagonal(hessian).mean() * torch.eye(hessian.shape[0])
+    eye = torch.eye(hessian.shape[0], device=hessian.device)
+    damped = hessian + 0.01 * torch.diagonal(hessian).mean() * eye
     inverse = torch.cholesky_inverse(torch.linalg.cholesky(damped))
     return torch.linalg.cholesky(inverse, upper=True)
 
@@ -51,15 +67,17 @@ def _obs_update(weight: torch.Tensor, hinv: torch.Tensor, blocksize: int = 128) 
 
 
 @torch.no_grad()
-def measure_limit(model_name: str, tokens: Path, batch_size: int) -> dict[str, float]:
+def measure_limit(
+    model_name: str, tokens: Path, batch_size: int, device: str = "cpu", dtype: str = "float32"
+) -> dict[str, float]:
     """Seconds of each unavoidable part, summed over the decoder blocks (see the module docstring)."""
     from calibprune.modeling.blocks import decoder_blocks, linear_layers
     from calibprune.modeling.capture import capture_block_inputs, linear_call_order, run_block, run_block_until
     from calibprune.modeling.loading import load_model
 
-    model = load_model(model_name)
+    model = load_model(model_name, dtype).to(device)
     _, blocks = decoder_blocks(model)
-    ids = torch.load(tokens)["input_ids"]
+    ids = torch.load(tokens)["input_ids"].to(device)
     batches = [capture_block_inputs(model, blocks[0], b, torch.ones_like(b)) for b in ids.split(batch_size)]
     seconds: dict[str, float] = {}
     for block in blocks:
@@ -75,7 +93,7 @@ def measure_limit(model_name: str, tokens: Path, batch_size: int) -> dict[str, f
         run_block_until(block, batches[0], layers[order[-1]])  # which layers share an input (not timed)
         for handle in handles:
             handle.remove()
-        groups = [(x.shape[-1], torch.cat(weights)) for x, weights in inputs.values()]
+        groups = [(x.shape[-1], torch.cat(weights).float()) for x, weights in inputs.values()]
         captured = []
         for b in batches:
             _timed(seconds, "stats_pass", run_block_until, block, b, layers[order[-1]])
@@ -90,10 +108,10 @@ def measure_limit(model_name: str, tokens: Path, batch_size: int) -> dict[str, f
             for h in hs:
                 h.remove()
             captured.append([x.reshape(-1, x.shape[-1]) for x in seen.values()])
-        hessians = [torch.zeros(d, d) for d, _ in groups]
+        hessians = [torch.zeros(d, d, device=device) for d, _ in groups]
         for xs in captured:
             for h, x in zip(hessians, xs, strict=True):
-                _timed(seconds, "hessian", h.addmm_, x.T, x)
+                _timed(seconds, "hessian", _hessian_product, h, x)
         del captured
         for h, (_, weight) in zip(hessians, groups, strict=True):
             h *= 2.0 / ids.numel()
@@ -109,8 +127,9 @@ def measure_limit(model_name: str, tokens: Path, batch_size: int) -> dict[str, f
 
 
 def main(argv: list[str]) -> None:
-    model_name, tokens, result, batch_size = argv
-    torch.save(measure_limit(model_name, Path(tokens), int(batch_size)), result)
+    model_name, tokens, result, batch_size = argv[:4]
+    device, dtype = argv[4] if len(argv) > 4 else "cpu", argv[5] if len(argv) > 5 else "float32"
+    torch.save(measure_limit(model_name, Path(tokens), int(batch_size), device, dtype), result)
 
 
 if __name__ == "__main__":

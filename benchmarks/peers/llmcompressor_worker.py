@@ -8,7 +8,10 @@ the same size as calibprune's, in the token file's order (``shuffle_calibration_
 
 Run by ``benchmarks/peers/run.py``::
 
-    python benchmarks/peers/llmcompressor_worker.py wanda MODEL_DIR TOKENS WIKITEXT RESULT BATCH_SIZE
+    python benchmarks/peers/llmcompressor_worker.py wanda MODEL_DIR TOKENS WIKITEXT RESULT BATCH_SIZE [DEVICE [DTYPE]]
+
+With ``DEVICE`` ``cuda`` the model is still loaded on the CPU: llm-compressor's own default, which onloads
+one decoder block at a time to the GPU.
 """
 
 from __future__ import annotations
@@ -19,7 +22,7 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure  # noqa: E402
+from common import device_and_dtype, measure, optional_path  # noqa: E402
 
 
 def modifier(method: str):
@@ -40,14 +43,28 @@ def modifier(method: str):
     )
 
 
+def without_dispatch(model: torch.nn.Module) -> torch.nn.Module:
+    """The model without compressed-tensors' offloading wrappers (its sequential pipeline's, on a GPU)."""
+    try:
+        from compressed_tensors.offload import remove_dispatch
+    except ImportError:
+        from compressed_tensors.utils import remove_dispatch
+    model = remove_dispatch(model)
+    meta = [name for name, p in model.named_parameters() if p.is_meta]
+    if meta:
+        raise RuntimeError(f"llm-compressor left {len(meta)} weights offloaded (e.g. {meta[0]}): masks unreadable")
+    return model
+
+
 def main(argv: list[str]) -> None:
     import llmcompressor
     import transformers
     from datasets import Dataset
     from llmcompressor import oneshot
 
-    method, model_dir, tokens, wikitext, result, batch_size = argv
-    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
+    method, model_dir, tokens, wikitext, result, batch_size = argv[:6]
+    device, dtype = device_and_dtype(argv[6:])
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
     ids = torch.load(tokens)["input_ids"]
     data = Dataset.from_dict({"input_ids": ids.tolist(), "attention_mask": torch.ones_like(ids).tolist()})
 
@@ -66,8 +83,10 @@ def main(argv: list[str]) -> None:
     measure(
         model,
         prune,
-        Path(wikitext),
+        optional_path(wikitext),
         Path(result),
+        device,
+        without_dispatch,
         llmcompressor_version=llmcompressor.__version__,
         transformers_version=transformers.__version__,
     )

@@ -15,13 +15,14 @@ f5c25005. Both are under the MIT licence:
 What changed, and only this: the calibration tokens come from a tensor instead of ``get_loaders("c4")``; the
 Catcher keeps every keyword argument of block 0 (transformers 5 blocks need ``position_embeddings``, which the
 original, passing only ``attention_mask`` and ``position_ids``, does not give); a block returning a tensor
-instead of a tuple is accepted; prints, device maps, CUDA calls and the ablation code are left out. The
+instead of a tuple is accepted; prints, device maps and the ablation code are left out (one device, as the
+original's single-GPU path: the model, the block inputs and the statistics on it). The
 maths (running averages per sample, stable sort, ``<= thresh`` per 128-column block, damping 0.01, Cholesky
 inverse, column-by-column OBS updates) is the original's.
 
 Run by ``benchmarks/peers/run.py`` as a script, in the peers' virtual environment::
 
-    python benchmarks/peers/original.py wanda MODEL_DIR TOKENS WIKITEXT RESULT
+    python benchmarks/peers/original.py wanda MODEL_DIR TOKENS WIKITEXT RESULT [DEVICE [DTYPE]]
 """
 
 from __future__ import annotations
@@ -34,7 +35,7 @@ import torch
 from torch import nn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import measure  # noqa: E402
+from common import device_and_dtype, measure, optional_path  # noqa: E402
 
 
 def find_layers(module, layers=(nn.Linear,), name=""):
@@ -74,7 +75,8 @@ class SparseGPT:
     def __init__(self, layer):
         self.layer = layer
         self.rows, self.columns = layer.weight.data.shape
-        self.H = torch.zeros((self.columns, self.columns), device=layer.weight.device)
+        self.dev = layer.weight.device
+        self.H = torch.zeros((self.columns, self.columns), device=self.dev)
         self.nsamples = 0
 
     def add_batch(self, inp, out):
@@ -97,7 +99,7 @@ class SparseGPT:
         H[dead, dead] = 1
         W[:, dead] = 0
         damp = percdamp * torch.mean(torch.diag(H))
-        diag = torch.arange(self.columns)
+        diag = torch.arange(self.columns, device=self.dev)
         H[diag, diag] += damp
         H = torch.linalg.cholesky(H)
         H = torch.cholesky_inverse(H)
@@ -140,7 +142,9 @@ def _block_out(out):
 def prepare_calibration_input(model, input_ids):
     """Block 0's inputs for every sample, run one at a time (the original's ``Catcher``)."""
     layers = model.model.layers
-    inps = torch.zeros((input_ids.shape[0], input_ids.shape[1], model.config.hidden_size))
+    weight = model.model.embed_tokens.weight
+    shape = (input_ids.shape[0], input_ids.shape[1], model.config.hidden_size)
+    inps = torch.zeros(shape, dtype=weight.dtype, device=weight.device)
     cache = {"i": 0, "kwargs": None}
 
     class Catcher(nn.Module):
@@ -210,14 +214,17 @@ def prune(model, input_ids, method, sparsity_ratio=0.5, prune_n=0, prune_m=0):
 def main(argv: list[str]) -> None:
     import transformers
 
-    method, model_dir, tokens, wikitext, result = argv
-    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=torch.float32).eval()
-    input_ids = torch.load(tokens)["input_ids"]
+    method, model_dir, tokens, wikitext, result = argv[:5]
+    device, dtype = device_and_dtype(argv[5:])
+    model = transformers.AutoModelForCausalLM.from_pretrained(model_dir, dtype=getattr(torch, dtype)).eval()
+    model.to(device)
+    input_ids = torch.load(tokens)["input_ids"].to(device)
     measure(
         model,
         lambda: prune(model, input_ids, method),
-        Path(wikitext),
+        optional_path(wikitext),
         Path(result),
+        device,
         transformers_version=transformers.__version__,
     )
 

@@ -27,6 +27,8 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.peers.common import mask_agreement
+
 LLMCOMPRESSOR = "0.14.0.1"
 IMPLS = ("calibprune", "llmcompressor", "original", "limit")
 HERE = Path(__file__).resolve().parent
@@ -120,62 +122,73 @@ def dense_perplexity(model: str, wikitext: Path) -> float:
 
 
 # ---- one run --------------------------------------------------------------------------------------------------
-def run_one(args: argparse.Namespace, impl: str, method: str, tokens: Path, wikitext: Path, out: Path) -> dict:
+def worker_command(
+    impl: str,
+    method: str,
+    model: str,
+    tokens: Path,
+    wikitext: Path | None,
+    out: Path,
+    batch_size: int,
+    peer: Path,
+    device: tuple[str, ...] = (),
+) -> list[str]:
+    """The command line of one run: calibprune and the limit by this interpreter, the peers by ``peer``.
+
+    ``model`` is what calibprune loads; the peers get :func:`model_dir` of it. ``device`` is the workers'
+    optional ``DEVICE DTYPE`` arguments; ``wikitext=None`` skips the perplexity.
+    """
+    text, bs = str(wikitext) if wikitext else "none", str(batch_size)
+    if impl == "calibprune":
+        return [
+            sys.executable,
+            str(HERE / "calibprune_worker.py"),
+            method,
+            model,
+            str(tokens),
+            text,
+            str(out),
+            bs,
+            *device,
+        ]
+    if impl == "limit":
+        return [sys.executable, str(HERE / "limit.py"), model, str(tokens), str(out), bs, *device]
+    folder = str(model_dir(model))
+    if impl == "llmcompressor":
+        worker = HERE / "llmcompressor_worker.py"
+        return [str(peer), str(worker), method, folder, str(tokens), text, str(out), bs, *device]
+    return [str(peer), str(HERE / "original.py"), method, folder, str(tokens), text, str(out), *device]
+
+
+def run_worker(command: list[str], out: Path, label: str) -> dict:
+    """Run one worker in a fresh process (output in ``out``'s ``.log``) and return its saved result.
+
+    Raises:
+        RuntimeError: naming the log, when the worker fails.
+    """
     env = {
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
         "HF_HUB_OFFLINE": "1",
         "TOKENIZERS_PARALLELISM": "false",
     }
-    bs = str(args.batch_size)
-    if impl == "calibprune":
-        command = [
-            sys.executable,
-            str(HERE / "calibprune_worker.py"),
-            method,
-            args.model,
-            str(tokens),
-            str(wikitext),
-            str(out),
-            bs,
-        ]
-    elif impl == "limit":
-        command = [sys.executable, str(HERE / "limit.py"), args.model, str(tokens), str(out), bs]
-    elif impl == "llmcompressor":
-        command = [
-            str(peer_python()),
-            str(HERE / "llmcompressor_worker.py"),
-            method,
-            str(model_dir(args.model)),
-            str(tokens),
-            str(wikitext),
-            str(out),
-            bs,
-        ]
-    else:
-        command = [
-            str(peer_python()),
-            str(HERE / "original.py"),
-            method,
-            str(model_dir(args.model)),
-            str(tokens),
-            str(wikitext),
-            str(out),
-        ]
     start = time.perf_counter()
     log = out.with_suffix(".log")
     with open(log, "w") as f:
         done = subprocess.run(command, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT)
     if done.returncode:
-        raise SystemExit(f"{impl} {method} failed (exit {done.returncode}); see {log}")
-    print(f"  {impl:<13} {method:<9} {time.perf_counter() - start:6.1f} s in its process", flush=True)
+        raise RuntimeError(f"{label} failed (exit {done.returncode}); see {log}")
+    print(f"  {label:<23} {time.perf_counter() - start:6.1f} s in its process", flush=True)
     return torch.load(out)
 
 
-def agreement(zeros: dict[str, torch.Tensor], reference: dict[str, torch.Tensor]) -> float:
-    """Share of all mask entries (pruned or kept) equal to ``reference``'s, over every decoder Linear layer."""
-    same = sum(int((zeros[k] == reference[k]).sum()) for k in reference)
-    return same / sum(v.numel() for v in reference.values())
+def run_one(args: argparse.Namespace, impl: str, method: str, tokens: Path, wikitext: Path, out: Path) -> dict:
+    peer = peer_python() if impl in ("llmcompressor", "original") else Path(sys.executable)
+    command = worker_command(impl, method, args.model, tokens, wikitext, out, args.batch_size, peer)
+    try:
+        return run_worker(command, out, f"{impl} {method}")
+    except RuntimeError as err:
+        raise SystemExit(str(err)) from None
 
 
 def measure(args: argparse.Namespace) -> None:
@@ -201,7 +214,7 @@ def measure(args: argparse.Namespace) -> None:
                 if impl == "calibprune" and not ours.exists():
                     torch.save(zeros, ours)
                 if zeros is not None and ours.exists():
-                    r["mask_agreement_with_calibprune"] = agreement(zeros, torch.load(ours))
+                    r["mask_agreement_with_calibprune"] = mask_agreement(zeros, torch.load(ours))
                 r.update(
                     impl=impl,
                     method=method if impl != "limit" else "both",

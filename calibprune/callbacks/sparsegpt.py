@@ -6,7 +6,7 @@ import torch
 from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
-from calibprune.engine.sparsegpt import sparsegpt_prune
+from calibprune.engine.sparsegpt import sparsegpt_prune, sparsegpt_solve
 from calibprune.engine.statistics import HessianAccumulator
 from calibprune.modeling.prunable import PrunableWeight
 
@@ -61,14 +61,34 @@ class SparseGPT(PruningMethod):
 
     @override
     def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, HessianAccumulator]) -> None:
+        """Solve every group of layers sharing an input, then check all their factorisations at once.
+
+        The solver reads nothing back from the device; a group whose damped Hessian was not positive
+        definite comes back unchanged, and only then (one check per block) is it solved again with the
+        retries of larger damping.
+        """
         groups: dict[int, list[str]] = {}
         for name in layers:
             groups.setdefault(id(statistics[name]), []).append(name)
-        for names in groups.values():
-            weights = [layers[name].weight for name in names]
-            hessian = statistics[names[0]].hessian()
-            stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
-            sizes = [w.shape[0] for w in weights]
-            pruned, mask = sparsegpt_prune(stacked, hessian, self.active_pattern, self.blocksize, self.percdamp, sizes)
-            for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes), strict=True):
-                self.apply_mask(layers[name], part, new)
+        infos = [self._solve(layers, names, statistics[names[0]].hessian()) for names in groups.values()]
+        if bool(torch.stack(infos).any()):  # the block's one host synchronisation
+            for names, info in zip(groups.values(), infos, strict=True):
+                if int(info):
+                    self._solve(layers, names, statistics[names[0]].hessian(), checked=True)
+
+    def _solve(
+        self, layers: dict[str, PrunableWeight], names: list[str], hessian: torch.Tensor, checked: bool = False
+    ) -> torch.Tensor:
+        """Prune the layers ``names`` (stacked by rows) in place; return the factorisation's ``info``."""
+        weights = [layers[name].weight for name in names]
+        stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
+        sizes = [w.shape[0] for w in weights]
+        args = (stacked, hessian, self.active_pattern, self.blocksize, self.percdamp, sizes)
+        if checked:
+            pruned, mask = sparsegpt_prune(*args)
+            info = torch.zeros((), dtype=torch.int32)
+        else:
+            pruned, mask, info = sparsegpt_solve(*args)
+        for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes), strict=True):
+            self.apply_mask(layers[name], part, new)
+        return info
