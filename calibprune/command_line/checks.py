@@ -119,10 +119,7 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
     check_output_path(config.get("output"))
     if config.get("output") and not tasks:
         raise ValueError("--output: prune writes the results of --tasks; pass --tasks too (e.g. '[wikitext]')")
-    check_prune_inputs(config)
-    model_config = local_model_config(config.model.model)
-    if model_config is None:
-        return
+    model_config = local_model_config(config.model.model) or {}
     context = model_config.get("max_position_embeddings")
     for flag, seqlen in (
         (_flag(config, "seqlen", "data.seqlen"), data.get("seqlen")),
@@ -130,6 +127,7 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
     ):
         if context and isinstance(seqlen, int) and seqlen > context:
             raise ValueError(f"{flag} {seqlen} exceeds the model's context of {context} tokens")
+    check_prune_inputs(config)
 
 
 def _check_evaluate(config: Namespace, data: Namespace) -> None:

@@ -98,7 +98,7 @@ def _unparsable(path: Path, detail: str) -> OptionError:
 def _text_of(path: Path, record: Any, field: str, where: str, columns: list[str] | None) -> str:
     """The string under ``field`` of one record; anything else is refused, naming the record."""
     if not isinstance(record, dict):
-        raise _unparsable(path, f"{where} is a JSON {_kind(record)}, not an object")
+        raise _unparsable(path, f"{where} is {_kind(record)}, not a JSON object")
     if field not in record:
         if columns is None:  # the first record: the column is missing from the file, not from one record
             raise OptionError(
