@@ -76,9 +76,9 @@ def check_grid(spec: StudySpec) -> None:
             ``evaluation.seqlen``, and the method or calibration set; ValueError from :meth:`StudySpec.validate`.
     """
     model_config = read_model_config(spec.model.model)
-    for method in spec.grid.methods:
-        _check_method(method, block_count(model_config))
+    built = [_check_method(method, block_count(model_config)) for method in spec.grid.methods]
     spec.validate()
+    _check_distinct_methods(spec.grid.methods, built)
     _check_distinct_mixtures(spec.grid.calibration)
     cells = expand_cells(spec)
     context = context_length(model_config)
@@ -94,15 +94,35 @@ def check_grid(spec: StudySpec) -> None:
             _check_entry(entry, spec, nsamples, seqlen, vocab_size(model_config))
 
 
-def _check_method(method: MethodEntry, blocks: int | None) -> None:
-    """Build the method once (its options checked by its class) and hold its per-block list against the blocks."""
+def _check_method(method: MethodEntry, blocks: int | None) -> Any:
+    """Build the method once (its options checked by its class), hold its per-block list against the blocks."""
     try:
-        method.build()
+        built = method.build()
         check_layer_sparsity(method.options.get("layer_sparsity"), blocks)
+        return built
     except OptionError as err:
         raise OptionError("grid.methods", f"{method.label}: {err.parameter}: {err.problem}", err.accepted) from None
     except (TypeError, ValueError) as err:
         raise OptionError("grid.methods", f"{method.label}: {err}") from None
+
+
+def _check_distinct_methods(methods: list[MethodEntry], built: list[Any]) -> None:
+    """Fail on two methods that prune alike: the same class, sparsity and options once defaults are dropped."""
+    seen: dict[tuple, str] = {}
+    for method, instance in zip(methods, built, strict=True):
+        cls = type(instance)
+        defaults = {name: p.default for name, p in inspect.signature(cls.__init__).parameters.items()}
+        options = {k: v for k, v in method.options.items() if v != defaults.get(k, object())}
+        calibration = None if method.calibration is None else tuple(sorted(method.calibration))
+        key = (cls, method.sparsity_ratio, method.sparsity_type, repr(sorted(options.items())), calibration)
+        if key in seen:
+            raise OptionError(
+                "grid.methods",
+                f"{method.label!r} and {seen[key]!r} are the same method ({cls.__name__}, options at their defaults "
+                "left out)",
+                "distinct methods",
+            )
+        seen[key] = method.label
 
 
 def _check_distinct_mixtures(entries: list[CalibrationEntry]) -> None:

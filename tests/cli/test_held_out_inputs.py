@@ -290,6 +290,24 @@ CASES: dict[str, tuple[list[str], str, str]] = {
         "--grid.seqlen",
         "16: token file",
     ),
+    "held out: study one method written twice": (
+        _study("--grid.methods", "[{{method: Wanda}}, {{method: calibprune.callbacks.Wanda, name: W2}}]"),
+        "--grid.methods",
+        "'W2' and 'Wanda 50%' are the same method",
+    ),
+    "held out: study method option at its default": (
+        _study(
+            "--grid.methods",
+            "[{{method: SparseGPT}}, {{method: SparseGPT, options: {{percdamp: 0.01}}, name: S}}]",
+        ),
+        "--grid.methods",
+        "'S' and 'SparseGPT 50%' are the same method",
+    ),
+    "held out: study method option typo": (
+        _study("--grid.methods", "[{{method: SparseGPT, options: {{perc_damp: 0.1}}}}]"),
+        "--grid.methods",
+        "unexpected keyword argument 'perc_damp'",
+    ),
     "held out: study nsamples 10000000000": (
         _study("--grid.nsamples", "[10000000000]"),
         "--grid.nsamples",

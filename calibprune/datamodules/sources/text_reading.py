@@ -41,9 +41,14 @@ def read_texts(path: str | Path, text_field: str = "text") -> list[str]:
         raise OptionError("calibration", f"{str(path)!r} is not a text file", _ACCEPTED_FILE)
     if path.is_dir():
         raise OptionError("calibration", f"{str(path)!r} is a folder, not a {path.suffix} file", _ACCEPTED_FILE)
-    if not path.is_file():
+    if not path.exists():
         raise OptionError("calibration", f"text file {str(path)!r} does not exist", _ACCEPTED_FILE)
-    raw = path.read_bytes()
+    if not path.is_file():  # a device or a pipe would be read forever
+        raise OptionError("calibration", f"{str(path)!r} is not a regular file", _ACCEPTED_FILE)
+    try:
+        raw = path.read_bytes()
+    except OSError as err:
+        raise OptionError("calibration", f"cannot read {str(path)!r}: {err.strerror or err}", _ACCEPTED_FILE) from None
     if not raw.strip():
         raise OptionError("calibration", f"local data file {str(path)!r} is empty", _ACCEPTED_FILE)
     if path.suffix == ".parquet":
@@ -143,7 +148,8 @@ def _json_document(path: Path, document: Any, field: str) -> list[str]:
     if isinstance(document, dict) and isinstance(document.get(field), list):  # columnar: {"text": [...]}
         document = [{field: value} for value in document[field]]
     if not isinstance(document, list) or not document:
-        raise _unparsable(path, f"it holds {_kind(document)}, not a list of objects")
+        held = "an empty list" if document == [] else _kind(document)
+        raise _unparsable(path, f"it holds {held}, not a list of objects")
     texts: list[str] = []
     for index, record in enumerate(document):
         texts.append(_text_of(path, record, field, f"item {index}", None if index == 0 else [field]))
