@@ -5,7 +5,6 @@ Each failure is one line that names the option as the user writes it and what it
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from jsonargparse import Namespace
 
 from calibprune.command_line.flags import CONFIG_SUFFIXES
 from calibprune.command_line.input_checks import check_prune_inputs
+from calibprune.modeling.config_file import read_model_config
 
 _CONFIG_FLAGS = ("--config", "--model", "--data", "--method", "--trainer")
 # ``calibprune study`` takes its calibration and methods from the grid: these groups are not used.
@@ -160,15 +160,7 @@ def _check_evaluate(config: Namespace, data: Namespace) -> None:
 
 def local_model_config(name_or_path: str) -> dict[str, Any] | None:
     """The ``config.json`` of a local model folder (read without its weights), or ``None``."""
-    path = Path(name_or_path).expanduser() / "config.json"
-    if not path.is_file():
-        return None
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    text = config.get("text_config")  # multimodal configs nest the language model's
-    return {**config, **text} if isinstance(text, dict) else config
+    return read_model_config(name_or_path)
 
 
 def check_devices(trainer: Namespace) -> None:
