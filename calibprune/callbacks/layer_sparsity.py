@@ -8,6 +8,7 @@ from typing import Any
 from calibprune.engine.owl import outlier_ratio, owl_sparsities
 from calibprune.engine.sparsity import SparsityPattern
 from calibprune.engine.wanda import wanda_scores
+from calibprune.modeling.config_file import check_layer_sparsity
 from calibprune.modeling.dense_pass import dense_pass
 from calibprune.modeling.plan import PruningPlan
 
@@ -73,10 +74,7 @@ class LayerSparsity:
         """Fix every block's ratio before the first block is pruned (OWL: one pass over the dense model)."""
         blocks = len(plan.names)
         if self.explicit is not None:
-            if len(self.explicit) != blocks:
-                raise ValueError(
-                    f"--method.layer_sparsity has {len(self.explicit)} ratios; the model has {blocks} decoder blocks"
-                )
+            check_layer_sparsity(self.explicit, blocks)
             self.ratios = list(self.explicit)
         elif self.owl:
 

@@ -5,7 +5,6 @@ Each failure is one line that names the option as the user writes it and what it
 
 from __future__ import annotations
 
-import json
 import os
 from pathlib import Path
 from typing import Any
@@ -15,6 +14,8 @@ import yaml
 from jsonargparse import Namespace
 
 from calibprune.command_line.flags import CONFIG_SUFFIXES
+from calibprune.command_line.input_checks import check_prune_inputs
+from calibprune.modeling.config_file import read_model_config
 
 _CONFIG_FLAGS = ("--config", "--model", "--data", "--method", "--trainer")
 # ``calibprune study`` takes its calibration and methods from the grid: these groups are not used.
@@ -118,11 +119,7 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
     check_output_path(config.get("output"))
     if config.get("output") and not tasks:
         raise ValueError("--output: prune writes the results of --tasks; pass --tasks too (e.g. '[wikitext]')")
-    for spec in calibration or []:
-        check_text_file(spec, data.get("text_field") or "text")
-    model_config = local_model_config(config.model.model)
-    if model_config is None:
-        return
+    model_config = local_model_config(config.model.model) or {}
     context = model_config.get("max_position_embeddings")
     for flag, seqlen in (
         (_flag(config, "seqlen", "data.seqlen"), data.get("seqlen")),
@@ -130,12 +127,7 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
     ):
         if context and isinstance(seqlen, int) and seqlen > context:
             raise ValueError(f"{flag} {seqlen} exceeds the model's context of {context} tokens")
-    vocab = model_config.get("vocab_size")
-    for spec in calibration or []:
-        if Path(spec).suffix in (".pt", ".pth", ".bin") and Path(spec).is_file():
-            from calibprune.datamodules.sources.token_file import TokenFileSource
-
-            TokenFileSource(spec).check_vocab(vocab)
+    check_prune_inputs(config)
 
 
 def _check_evaluate(config: Namespace, data: Namespace) -> None:
@@ -166,47 +158,9 @@ def _check_evaluate(config: Namespace, data: Namespace) -> None:
         )
 
 
-def check_text_file(spec: str, text_field: str) -> None:
-    """Fail when a local ``.jsonl``/``.csv`` calibration file is missing or lacks the ``--data.text_field`` column.
-
-    Raises:
-        FileNotFoundError, ValueError: naming the option.
-    """
-    path = Path(spec)
-    if path.suffix not in (".jsonl", ".json", ".csv", ".parquet", ".txt"):
-        return
-    if not path.is_file():
-        raise FileNotFoundError(f"--calibration: text file {spec!r} does not exist")
-    columns: list[str] | None = None
-    try:
-        with open(path, encoding="utf-8") as handle:
-            if path.suffix == ".jsonl":
-                first = next((line for line in handle if line.strip()), None)
-                row = json.loads(first) if first is not None else None
-                columns = list(row) if isinstance(row, dict) else None
-            elif path.suffix == ".csv":
-                import csv
-
-                columns = next(csv.reader(handle), None)
-    except (OSError, ValueError, UnicodeDecodeError):
-        return  # the source reports a malformed file with its own message
-    if columns is not None and text_field not in columns:
-        raise ValueError(
-            f"--data.text_field {text_field!r} is not a column of {path.name}; columns: {', '.join(columns)}"
-        )
-
-
 def local_model_config(name_or_path: str) -> dict[str, Any] | None:
     """The ``config.json`` of a local model folder (read without its weights), or ``None``."""
-    path = Path(name_or_path).expanduser() / "config.json"
-    if not path.is_file():
-        return None
-    try:
-        config = json.loads(path.read_text())
-    except (OSError, ValueError):
-        return None
-    text = config.get("text_config")  # multimodal configs nest the language model's
-    return {**config, **text} if isinstance(text, dict) else config
+    return read_model_config(name_or_path)
 
 
 def check_devices(trainer: Namespace) -> None:

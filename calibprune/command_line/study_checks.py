@@ -5,9 +5,9 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.options import renamed_flags
+from calibprune.study.preflight import check_grid
 from calibprune.study.spec import StudySpec
 
 _EVALUATION_FLAGS = {
@@ -19,9 +19,10 @@ _EVALUATION_FLAGS = {
 def check_study(spec: StudySpec) -> None:
     """Fail before any work on a grid that repeats a cell, or on values a cell would fail on after the dense run.
 
-    Checks every calibration set (sources, weights, format and options, as ``prune`` builds them), every method,
-    every evaluation task and setting, and the grid's lists for repeated values (a repeated source or seed would
-    prune the same cell twice and lose a column of the tables).
+    Checks the grid's lists for repeated values (a repeated source or seed would prune the same cell twice and lose
+    a column of the tables), the whole grid from its files (:func:`~calibprune.study.preflight.check_grid`: every
+    method, every cell's calibration set, contexts, sets that mean the same mixture), every evaluation task and
+    setting.
 
     Raises:
         ValueError: naming the option (``--grid.seeds``, ``--grid.calibration``, ``--evaluation.tasks``...).
@@ -48,25 +49,11 @@ def check_study(spec: StudySpec) -> None:
                 f"--grid.calibration: {list(entry.sources)} ({entry.format}) is listed twice; "
                 "accepted: distinct calibration sets"
             )
-        try:
-            CalibrationDataModule(
-                calibration=list(entry.sources),
-                weights=entry.weights,
-                format=entry.format,
-                data_dir=spec.data_dir,
-                nsamples=grid.nsamples[0],
-                seqlen=grid.seqlen[0],
-                **entry.options,
-            )
-        except TypeError as err:
-            raise ValueError(f"--grid.calibration ({entry.label}): {err}") from None
-        except ValueError as err:
-            raise ValueError(f"--grid.calibration ({entry.label}): {err}") from None
     methods = [repr(asdict(method) | {"name": None}) for method in grid.methods]
     repeated = _repeated(methods)
     if repeated is not None:
         raise ValueError(f"--grid.methods lists {repeated} twice; accepted: distinct methods")
-    spec.validate()
+    check_grid(spec)
     evaluation = spec.evaluation
     with renamed_flags(_EVALUATION_FLAGS):
         EvaluationDataModule.from_options(list(evaluation.tasks), evaluation.options(spec.data_dir))

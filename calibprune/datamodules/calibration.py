@@ -11,6 +11,7 @@ import torch
 from lightning.pytorch.utilities import rank_zero_info
 from torch.utils.data import DataLoader, Dataset
 
+from calibprune.datamodules.checks import check_budget, check_weights
 from calibprune.datamodules.preview import describe_samples
 from calibprune.datamodules.samples import CalibrationSamples, check_export
 from calibprune.datamodules.sources import SourceContext, SourceOptions, build_source
@@ -110,6 +111,8 @@ class CalibrationDataModule(pl.LightningDataModule):
                 f"--weights needs one non-negative weight per --calibration source ({len(self.calibration)}), "
                 f"not all zero; got {weights}"
             )
+        check_weights(weights, len(self.calibration))  # NaN and inf pass the comparisons above
+        check_budget(nsamples, seqlen)
         if data_seqlen is not None and data_seqlen > seqlen:
             raise ValueError(f"--data_seqlen {data_seqlen} exceeds --seqlen {seqlen}")
         if show_samples < 0:
@@ -136,6 +139,20 @@ class CalibrationDataModule(pl.LightningDataModule):
         if max_length is not None and self.seqlen > max_length:
             raise ValueError(f"--seqlen {self.seqlen} exceeds the model's context of {max_length} tokens")
         self.context = SourceContext(tokenizer=tokenizer, seqlen=self.seqlen, data_dir=self.data_dir, model=model)
+
+    def check_sources(self, vocab_size: int | None = None) -> None:
+        """Check every source against its share of ``nsamples`` from its files alone (no model, no tokenizer).
+
+        Token files: rows, sequence length, rows without a real token, ids beyond ``vocab_size``; text files:
+        encoding, records, size. :meth:`build_samples` checks again (each source's ``samples`` does).
+
+        Raises:
+            OptionError: naming the parameter (``calibration``, ``nsamples``, ``seqlen``, ``text_field``).
+        """
+        counts = split_counts(self.nsamples, self.weights)
+        for source, count in zip(self.sources, counts, strict=True):
+            if count:
+                source.check(count, self.seqlen, vocab_size)
 
     def build_samples(self) -> CalibrationSamples:
         """Draw the calibration sequences of every source, in source order."""

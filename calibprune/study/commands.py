@@ -6,6 +6,7 @@ import logging
 import sys
 
 from calibprune.study.cells import Shard
+from calibprune.study.preflight import check_grid
 from calibprune.study.report import write_report
 from calibprune.study.runner import run_study
 from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
@@ -22,7 +23,7 @@ def run_and_report(spec: StudySpec, shard: str | None = None, report: bool | Non
         report: write the report after the run (default: yes, unless sharded: merge shards with ``report``).
         run: run cells (``false``: only merge the results found and write the report).
     """
-    spec.validate()
+    check_grid(spec) if run else spec.validate()  # the whole grid from its files, before anything is written
     if run:
         run_study(spec, Shard.parse(shard) if shard else None)
     if report if report is not None else not shard:

@@ -86,7 +86,7 @@ def test_explicit_block_list(deep_llama, arch_tokens):
         ratio = [0.4, 0.5, 0.6, 0.75][int(name.split(".")[2])]
         assert (weight == 0).sum(dim=1).tolist() == [int(weight.shape[1] * ratio)] * weight.shape[0], name
     assert module.report["block_sparsity"] == [0.4, 0.5, 0.6, 0.75]
-    with pytest.raises(ValueError, match="--method.layer_sparsity has 2 ratios; the model has 4 decoder blocks"):
+    with pytest.raises(ValueError, match="^layer_sparsity: 2 ratios; the model has 4 decoder blocks"):
         prune(deep_llama, Wanda(layer_sparsity=[0.5, 0.5]), arch_tokens)
 
 

@@ -107,5 +107,5 @@ def test_local_text_files(tokenizer, tmp_path, suffix):
 def test_local_file_with_wrong_field_names_the_option(tokenizer, tmp_path):
     path = tmp_path / "corpus.jsonl"
     path.write_text(json.dumps({"body": "x"}) + "\n")
-    with pytest.raises(ValueError, match=r"--text_field 'text' is not a column of .*columns: body"):
+    with pytest.raises(ValueError, match=r"^text_field: 'text' is not a column of .*columns: body"):
         draw(str(path), tokenizer)

@@ -83,6 +83,21 @@ class SourceOptions:
 class CalibrationSource(ABC):
     """A source of calibration sequences; one small class per source, registered by name."""
 
+    def check(self, nsamples: int, seqlen: int, vocab_size: int | None = None) -> None:  # noqa: B027 - a no-op hook
+        """Fail now on what the source's files alone show it cannot give (no model, no tokenizer needed).
+
+        Called by the command line before any model is loaded and by :meth:`samples` itself, so that no path
+        skips it. Sources without files (or whose data needs the tokenizer to be judged) accept everything here.
+
+        Args:
+            nsamples: sequences this source must give.
+            seqlen: tokens per sequence.
+            vocab_size: the model's vocabulary (``None``: unknown yet).
+
+        Raises:
+            OptionError: naming the parameter that cannot work (``calibration``, ``nsamples``, ``seqlen``).
+        """
+
     @abstractmethod
     def samples(self, context: SourceContext, nsamples: int, generator: torch.Generator) -> CalibrationSamples:
         """Return exactly ``nsamples`` sequences of ``context.seqlen`` tokens, drawn with ``generator``."""

@@ -6,15 +6,35 @@ from pathlib import Path
 
 from calibprune.datamodules.sources.base import SourceContext, SourceOptions
 from calibprune.datamodules.sources.documents import DocumentSource
+from calibprune.errors import OptionError
 from calibprune.tasks.base import HubSpec
 from calibprune.tasks.records import fetch_records
 
 
 def texts_of(records: list[dict], field: str, where: str) -> list[str]:
-    """Return the ``field`` column of ``records``; a missing column names ``--text_field`` and the columns."""
+    """Return the ``field`` column of ``records`` (a missing value is an empty text).
+
+    Raises:
+        OptionError: ``text_field`` when the first record lacks the column; ``calibration`` when a record's value
+            is not a string (a dict's or a number's Python repr is no calibration text).
+    """
     if records and field not in records[0]:
-        raise ValueError(f"--text_field {field!r} is not a column of {where}; columns: {', '.join(records[0])}")
-    return [str(record[field] or "") for record in records]
+        raise OptionError(
+            "text_field",
+            f"{field!r} is not a column of {where}; columns: {', '.join(records[0])}",
+            "one of its columns",
+        )
+    texts = []
+    for index, record in enumerate(records):
+        value = record.get(field)
+        if value is not None and not isinstance(value, str):
+            raise OptionError(
+                "calibration",
+                f"{where} record {index}: {field!r} is {type(value).__name__}, not a string",
+                f"a dataset whose {field!r} column holds text",
+            )
+        texts.append(value or "")
+    return texts
 
 
 class CorpusSource(DocumentSource):

@@ -5,18 +5,25 @@ from __future__ import annotations
 from itertools import islice
 from pathlib import Path
 
+import torch
+
+from calibprune.datamodules.samples import CalibrationSamples
 from calibprune.datamodules.sources.base import SourceContext, SourceOptions
 from calibprune.datamodules.sources.corpus import texts_of
 from calibprune.datamodules.sources.documents import DocumentSource
+from calibprune.datamodules.sources.text_reading import TEXT_FILE_SUFFIXES, read_texts
+from calibprune.errors import OptionError
 from calibprune.tasks.records import STREAMING_LIMIT, DataUnavailableError
 
-# File suffix -> ``datasets`` builder reading it (``.txt`` files are read whole, as one document).
-TEXT_FILE_BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
-TEXT_FILE_SUFFIXES = (*TEXT_FILE_BUILDERS, ".txt")
+# Tokens one document can add beyond one per byte of its UTF-8 text: a prefix-space token and the EOS joining it.
+_TOKENS_PER_DOCUMENT = 2
 
 
 class FileSource(DocumentSource):
     """Documents of a local ``.jsonl``/``.json``/``.csv``/``.parquet`` file (column ``--text_field``) or ``.txt``.
+
+    The file is read and every record checked by :func:`read_texts` (the command line does so before the model
+    loads); its documents are kept for :meth:`samples`.
 
     Args:
         path: the file.
@@ -27,20 +34,49 @@ class FileSource(DocumentSource):
         super().__init__(options)
         self.path = Path(path)
         if self.path.suffix not in TEXT_FILE_SUFFIXES:
-            raise ValueError(f"--calibration: {path!r} is not one of {', '.join(TEXT_FILE_SUFFIXES)}")
+            raise OptionError("calibration", f"{path!r} is not a text file", ", ".join(TEXT_FILE_SUFFIXES))
+        self._texts: list[str] | None = None
 
-    def documents(self, context: SourceContext) -> list[str]:
-        """Read the file's documents."""
-        if not self.path.is_file():
-            raise FileNotFoundError(f"--calibration: text file {str(self.path)!r} does not exist")
-        if not self.path.read_bytes().strip():
-            raise ValueError(f"--calibration: local data file {str(self.path)!r} is empty")
-        if self.path.suffix == ".txt":
-            return [self.path.read_text(encoding="utf-8")]
-        import datasets
+    def documents(self, context: SourceContext | None = None) -> list[str]:
+        """Read (once) and check the file's documents."""
+        if self._texts is None:
+            self._texts = read_texts(self.path, self.options.text_field)
+        return self._texts
 
-        table = datasets.load_dataset(TEXT_FILE_BUILDERS[self.path.suffix], data_files=str(self.path), split="train")
-        return texts_of(list(table), self.options.text_field, str(self.path))
+    def max_tokens(self) -> int:
+        """An upper bound of the file's tokens, from its text alone.
+
+        Byte-level BPE and SentencePiece (with byte fallback) give at most one token per byte of UTF-8 text;
+        each document may add a prefix-space token and the EOS that joins it to the next.
+        """
+        texts = [text for text in self.documents() if text.strip()]
+        return sum(len(text.encode("utf-8")) + _TOKENS_PER_DOCUMENT for text in texts)
+
+    def check(self, nsamples: int, seqlen: int, vocab_size: int | None = None) -> None:
+        """Fail when the file is malformed (see :func:`read_texts`) or cannot hold ``nsamples`` windows."""
+        texts = self.documents()
+        if not any(text.strip() for text in texts):
+            raise OptionError("calibration", f"{self.path.name} holds no text (every record is blank)")
+        length = self.options.data_seqlen or seqlen
+        bound = self.max_tokens()
+        if bound < length:
+            raise OptionError(
+                "data_seqlen" if self.options.data_seqlen else "seqlen",
+                f"{length} tokens: {self.path.name} holds at most {bound} tokens (its bytes and documents)",
+                f"at most {bound} tokens per sequence from it, or a larger file",
+            )
+        if not self.options.allow_overlap and nsamples * length > bound:
+            raise OptionError(
+                "nsamples",
+                f"{nsamples} x seqlen {length} = {nsamples * length} tokens, more than {self.path.name} can hold "
+                f"(at most {bound} tokens: its bytes and documents)",
+                f"at most {bound // length} sequences of {length} tokens from it, a larger file, or allow_overlap",
+            )
+
+    def samples(self, context: SourceContext, nsamples: int, generator: torch.Generator) -> CalibrationSamples:
+        """Check the file (:meth:`check`), then draw windows as every document source does."""
+        self.check(nsamples, context.seqlen)
+        return super().samples(context, nsamples, generator)
 
 
 class HubTextSource(DocumentSource):
