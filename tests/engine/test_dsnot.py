@@ -29,13 +29,14 @@ def _statistics(weight, inputs, initial):
     return ours, wrapped
 
 
-def _ours(weight, stats, initial, pattern, settings=DSnoTSettings()):
+def _ours(weight, stats, initial, pattern, settings: DSnoTSettings | None = None):
     wanda = wanda_scores(weight, stats.norms())
     metric = {
         "wanda": lambda: wanda,
         "magnitude": weight.abs,
         "sparsegpt": lambda: sparsegpt_saliency(weight, stats.hessian()),
     }
+    settings = settings or DSnoTSettings()
     return dsnot_mask(weight, metric[initial](), wanda, stats.mean(), stats.variance(), pattern, settings)
 
 
