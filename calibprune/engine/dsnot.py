@@ -13,6 +13,12 @@ vectorised over rows as theirs is, step for step:
   N:M: it is the kept weight with the lowest initial score in the regrown weight's group of M;
 * a row stops for good once its error is within the threshold (N:M: also once a swap would flip its sign).
 
+One deliberate difference: a row also stops once its next swap would regrow a weight that is not pruned or
+prune one that is not kept (its candidates on one side are used up: a narrow matrix, or many swaps), and a
+stopped row's mask is left as it is. There the authors' code goes on writing the mask of stopped rows and
+prunes kept weights, so the sparsity exceeds the ratio and N:M groups break (their pointers can also leave
+their lists: an index error); wherever their swaps stay valid, the masks are the same.
+
 The statistics are theirs: ``E[x_j]`` is the per-sequence sum (the sum over tokens divided by the number of
 sequences) and ``Var[x_j]`` the token-weighted mean of each sequence's own variance.
 """
@@ -158,20 +164,26 @@ def _regrowing(contribution, prune_indices, keep_indices, variance, settings: DS
     return mask, error, order
 
 
-def _take(order: torch.Tensor, pointers: torch.Tensor, side: torch.Tensor) -> torch.Tensor:
+def _take(order: torch.Tensor, pointers: torch.Tensor, side: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """The entry of ``order`` each row's pointer on ``side`` (0: from the start, 1: from the end) is at; advance it.
 
-    The authors' pointers cannot leave the list in their runs; here they are clamped to it, which only
-    changes a run that would fail in theirs (an index out of range).
+    Returns the entries and whether each pointer was still inside ``order`` (it is clamped to it).
     """
     position = pointers.gather(1, side)
     pointers.scatter_(1, side, position + 1 - 2 * side)
-    return order.gather(1, position.clamp(0, order.shape[1] - 1))
+    inside = (position >= 0) & (position < order.shape[1])
+    return order.gather(1, position.clamp(0, order.shape[1] - 1)), inside
 
 
-def _write(mask: torch.Tensor, index: torch.Tensor, value: torch.Tensor, running: torch.Tensor) -> None:
-    """``mask[row, index] = value``, or leave it as it is once every row has stopped (the authors' loop exit)."""
-    mask.scatter_(1, index, torch.where(running, value, mask.gather(1, index)))
+def _swap(mask: torch.Tensor, prune: torch.Tensor, regrow: torch.Tensor, update: torch.Tensor) -> None:
+    """Where ``update``, prune ``prune`` and regrow ``regrow``; leave every other row as it is."""
+    mask.scatter_(1, prune, mask.gather(1, prune) | update)
+    mask.scatter_(1, regrow, mask.gather(1, regrow) & ~update)
+
+
+def _valid(mask: torch.Tensor, prune: torch.Tensor, regrow: torch.Tensor, inside: torch.Tensor) -> torch.Tensor:
+    """Whether each row's swap regrows a pruned weight and prunes a kept one (see the module docstring)."""
+    return inside & mask.gather(1, regrow) & ~mask.gather(1, prune)
 
 
 def _pointers(rows: int, length: int, device: torch.device) -> torch.Tensor:
@@ -190,16 +202,15 @@ def _refine_unstructured(contribution, initial, wanda, variance, ratio: float, s
     sign = torch.sign(error)
     update = torch.ones_like(error, dtype=torch.bool)
     for _ in range(settings.max_cycle_time):
-        running = update.any()
-        regrow = _take(regrow_order, regrow_pointers, (error > 0).long())
+        regrow, regrow_inside = _take(regrow_order, regrow_pointers, (error > 0).long())
         regrow_value = contribution.gather(1, regrow)
-        prune = _take(prune_order, prune_pointers, (error < 0).long())
+        prune, prune_inside = _take(prune_order, prune_pointers, (error < 0).long())
         prune_value = contribution.gather(1, prune)
         update = update & (error.abs() > settings.update_threshold)
         if not settings.without_same_sign:
             update = update & (sign == torch.sign(error + prune_value - regrow_value))
-        _write(mask, prune, update, running)
-        _write(mask, regrow, ~update, running)
+        update = update & _valid(mask, prune, regrow, regrow_inside & prune_inside)
+        _swap(mask, prune, regrow, update)
         error += torch.where(update, prune_value, torch.zeros_like(prune_value))
         error -= torch.where(update, regrow_value, torch.zeros_like(regrow_value))
     return mask
@@ -233,17 +244,16 @@ def _refine_n_m(contribution, initial, variance, n: int, m: int, settings: DSnoT
     update = torch.ones_like(error, dtype=torch.bool)
     group = torch.arange(m, device=contribution.device).reshape(1, -1)
     for _ in range(settings.max_cycle_time):
-        running = update.any()
-        regrow = _take(regrow_order, regrow_pointers, (error > 0).long())
+        regrow, inside = _take(regrow_order, regrow_pointers, (error > 0).long())
         regrow_value = contribution.gather(1, regrow)
         start = regrow - regrow % m
         prune = torch.topk(initial.gather(1, start + group), 1, dim=1, largest=False)[1] + start
         prune_value = contribution.gather(1, prune)
         after = error + prune_value - regrow_value
         update = update & (sign == torch.sign(after)) & (error.abs() > settings.update_threshold)
+        update = update & _valid(mask, prune, regrow, inside)
         initial.scatter_(1, prune, used)
-        _write(mask, prune, update, running)
-        _write(mask, regrow, ~update, running)
+        _swap(mask, prune, regrow, update)
         error += torch.where(update, prune_value, torch.zeros_like(prune_value))
         error -= torch.where(update, regrow_value, torch.zeros_like(regrow_value))
     return mask
