@@ -37,6 +37,7 @@ class DSnoT(PruningMethod):
 
     def __init__(
         self,
+        *,
         initial: str = "wanda",
         max_cycle_time: int = 50,
         update_threshold: float = 0.1,

@@ -25,7 +25,7 @@ class RIA(PruningMethod):
             (unstructured sparsity only).
     """
 
-    def __init__(self, alpha: float = 0.5, per_outneuron: bool = False, **kwargs) -> None:
+    def __init__(self, *, alpha: float = 0.5, per_outneuron: bool = False, **kwargs) -> None:
         super().__init__(**kwargs)
         if not isinstance(alpha, (int, float)) or isinstance(alpha, bool) or not math.isfinite(alpha):
             raise OptionError("alpha", f"must be a finite number, got {alpha!r}", "a finite number, e.g. 0.5")

@@ -104,7 +104,7 @@ def test_ria_whole_matrix_masks_are_the_authors_but_one_weight_per_matrix(wide_l
 
     shadow = SizedReference(authors.WrappedGPT, prune)
     with pytest.raises(AssertionError):  # every matrix differs in exactly one entry: their extra pruned weight
-        _run(*wide_llama, RIA(0.5), shadow)
+        _run(*wide_llama, RIA(sparsity_ratio=0.5), shadow)
     assert sorted(theirs.values()) == [1] * 14
     for name, share in shadow.agreement.items():
         assert share == pytest.approx(1 - 1 / shadow.sizes[name]), name
