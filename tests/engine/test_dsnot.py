@@ -121,3 +121,27 @@ def test_a_row_stops_once_its_error_is_within_the_threshold():
     assert torch.equal(
         dsnot_mask(weight, wanda, wanda, stats.mean(), stats.variance(), SparsityPattern(0.5), huge), initial
     )
+
+
+@pytest.mark.parametrize("sparsity_type", ["unstructured", "4:8", "2:4"])
+def test_narrow_matrices_keep_the_ratio_and_the_groups_where_the_authors_do_not(sparsity_type):
+    """32 columns and 16 swaps: the candidates on one side run out; a row then stops (theirs prunes kept weights)."""
+    g = torch.Generator().manual_seed(7)
+    weight = torch.randn(64, 32, generator=g)
+    inputs = torch.randn(2, 16, 32, generator=g) + 3  # large positive means: every row's error is far off
+    stats, wrapped = DSnoTStatistics(32), authors.WrappedGPT(torch.nn.Linear(32, 64, bias=False))
+    stats.update(inputs)
+    for sequence in inputs:
+        wrapped.add_batch(sequence.unsqueeze(0))
+    pattern = SparsityPattern.parse(sparsity_type, 0.5)
+    ours = _ours(weight, stats, "wanda", pattern, DSnoTSettings(max_cycle_time=16))
+    if pattern.structured:
+        assert (ours.reshape(64, -1, pattern.m).sum(dim=-1) == pattern.n).all()
+    else:
+        assert ours.sum(dim=1).tolist() == [16] * 64
+    args = authors.dsnot_args(max_cycle_time=16)
+    theirs = authors.dsnot_mask(args, "self_attn.q_proj", weight, wrapped, pattern.n, pattern.m)
+    assert int(theirs.sum()) > int(ours.sum())
+    if not pattern.structured:
+        with pytest.raises(RuntimeError, match="out of bounds"):  # 50 swaps: their pointers leave the lists
+            authors.dsnot_mask(authors.dsnot_args(), "self_attn.q_proj", weight, wrapped, pattern.n, pattern.m)
