@@ -1,4 +1,4 @@
-"""Every architecture family, pruned by Wanda and SparseGPT: exact sparsity in every matrix, saved, reloaded."""
+"""Every architecture family, pruned by every method: exact sparsity in every matrix, saved, reloaded."""
 
 from __future__ import annotations
 
@@ -8,24 +8,34 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from calibprune.callbacks import SparseGPT, Wanda
+from calibprune.callbacks import RIA, DSnoT, SparseGPT, Wanda
 from tests.architectures.conftest import ARCHITECTURES
 from tests.architectures.helpers import matrices, prune
 
 KINDS = {"gpt2": {"conv1d"}, "mixtral": {"linear", "expert"}, "qwen2_moe": {"linear", "expert"}}
 
 
-@pytest.mark.parametrize("method", ["wanda", "sparsegpt"])
+METHODS = {
+    "wanda": lambda: Wanda(0.5),
+    "sparsegpt": lambda: SparseGPT(0.5, blocksize=16),
+    "ria": lambda: RIA(sparsity_ratio=0.5),
+    "dsnot": lambda: DSnoT(sparsity_ratio=0.5, skip_layer=None),
+}
+
+
+@pytest.mark.parametrize("method", list(METHODS))
 @pytest.mark.parametrize("arch", ARCHITECTURES)
 def test_architecture_is_pruned_exactly_saved_and_reloaded(arch, method, arch_dir, arch_tokens, tmp_path):
-    callback = Wanda(0.5) if method == "wanda" else SparseGPT(0.5, blocksize=16)
+    callback = METHODS[method]()
     module = prune(arch_dir(arch), callback, arch_tokens, save=tmp_path / "pruned")
     pruned = matrices(module.model)
     assert set(module.plan.kinds[0]) == KINDS.get(arch, {"linear"})
     for name, weight in pruned.items():
         zeros = weight == 0
-        if method == "wanda":  # per output row
+        if method in ("wanda", "dsnot"):  # per output row
             assert zeros.sum(dim=1).tolist() == [weight.shape[1] // 2] * weight.shape[0], name
+        elif method == "ria":  # the whole matrix
+            assert int(zeros.sum()) == weight.numel() // 2, name
         else:  # per block of 16 columns
             assert [int(b.sum()) for b in zeros.split(16, dim=1)] == [b.numel() // 2 for b in zeros.split(16, dim=1)]
     report = module.report

@@ -6,7 +6,7 @@ import pytest
 import torch
 from transformers import AutoModelForCausalLM
 
-from calibprune.callbacks import SparseGPT, Wanda
+from calibprune.callbacks import RIA, DSnoT, SparseGPT, Wanda
 from calibprune.engine.owl import owl_sparsities
 from calibprune.modeling.loading import load_model
 from calibprune.modeling.plan import PruningPlan
@@ -56,9 +56,9 @@ def _direct_outlier_ratios(folder, token_file, m):
     return ratios
 
 
-@pytest.mark.parametrize("method", [Wanda, SparseGPT])
+@pytest.mark.parametrize("method", [Wanda, SparseGPT, RIA, DSnoT])
 def test_owl_ratios_match_a_direct_computation_and_average_to_the_target(deep_llama, arch_tokens, method):
-    callback = method(0.6, owl=True, owl_m=3.0, owl_lambda=0.1)
+    callback = method(sparsity_ratio=0.6, owl=True, owl_m=3.0, owl_lambda=0.1)
     module = prune(deep_llama, callback, arch_tokens)
     direct = _direct_outlier_ratios(deep_llama, arch_tokens, 3.0)
     owl = module.report["owl"]
@@ -73,11 +73,13 @@ def test_owl_ratios_match_a_direct_computation_and_average_to_the_target(deep_ll
         per_block[int(name.split(".")[2])].append(weight)
     for block, weights in per_block.items():
         for weight in weights:
-            if method is Wanda:
+            if method in (Wanda, DSnoT):
                 assert int((weight == 0).sum(dim=1)[0]) == int(weight.shape[1] * ratios[block])
+            elif method is RIA:
+                assert int((weight == 0).sum()) == int(weight.numel() * ratios[block])
             else:
                 assert abs(float((weight == 0).float().mean()) - ratios[block]) < 2 / weight.shape[1]
-    assert 0 <= 0.6 - module.report["global"]["sparsity"] < 1 / 32  # per-row counts are floored (width 32)
+    assert 0 <= 0.6 - module.report["global"]["sparsity"] < 1 / 32  # counts are floored (per row: width 32)
 
 
 def test_explicit_block_list(deep_llama, arch_tokens):

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from calibprune.callbacks import SparseGPT, Wanda
+from calibprune.callbacks import RIA, DSnoT, SparseGPT, Wanda
 from calibprune.modeling.targets import Selection
 from tests.architectures.helpers import matrices, prune
 from tests.cli.helpers import prune_args, run_cli
@@ -26,10 +26,10 @@ def test_pattern_rules():
     assert Selection(targets=["re:model\\.layers\\.(0|1)\\."]).select(names) == names[:4]
 
 
-@pytest.mark.parametrize("method", [Wanda, SparseGPT])
+@pytest.mark.parametrize("method", [Wanda, SparseGPT, RIA, DSnoT])
 def test_ignored_matrices_stay_dense_and_coverage_says_so(arch_dir, arch_tokens, method):
     folder = arch_dir("llama")
-    module = prune(folder, method(0.5, ignore=["re:.*self_attn", "model.layers.1.*"]), arch_tokens)
+    module = prune(folder, method(sparsity_ratio=0.5, ignore=["re:.*self_attn", "model.layers.1.*"]), arch_tokens)
     for name, weight in matrices(module.model).items():
         dense = "self_attn" in name or name.startswith("model.layers.1.")
         assert (float((weight == 0).float().mean()) == 0.0) if dense else (weight == 0).float().mean() == 0.5, name
