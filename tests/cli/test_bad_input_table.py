@@ -17,7 +17,9 @@ import torch
 from jsonargparse import Namespace
 
 import calibprune.evaluation.module
+import calibprune.modeling.placement
 import calibprune.prune.module
+import calibprune.study.runner
 from calibprune.command_line.checks import check_devices
 from tests.cli.helpers import run_cli
 
@@ -49,10 +51,11 @@ def no_model_load(monkeypatch):
     def loader(*args, **kwargs):
         raise AssertionError(f"a model was loaded for bad input: {args}")
 
-    for module in (calibprune.prune.module, calibprune.evaluation.module):
+    for module in (calibprune.modeling.placement, calibprune.evaluation.module, calibprune.study.runner):
         monkeypatch.setattr(module, "load_model", loader)
+    for module in (calibprune.prune.module, calibprune.evaluation.module, calibprune.study.runner):
         monkeypatch.setattr(module, "load_tokenizer", loader)
-    monkeypatch.setattr(calibprune.prune.module, "build_skeleton", loader)
+    monkeypatch.setattr(calibprune.modeling.placement, "build_skeleton", loader)
 
 
 def _tree(*roots: Path) -> set[Path]:

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 import torch
 
-import calibprune.study.runner
 from calibprune.datamodules.sources.text_reading import read_texts
 from tests.cli.helpers import run_cli
 from tests.cli.test_bad_input_table import _prune, _study, _tree, no_model_load  # noqa: F401 - a fixture
+
+pytestmark = pytest.mark.usefixtures("no_model_load")  # no model, tokenizer or skeleton is loaded
 
 
 @pytest.fixture(scope="module")
@@ -316,16 +317,6 @@ CASES: dict[str, tuple[list[str], str, str]] = {
 }
 
 
-@pytest.fixture
-def no_tokenizer_load(monkeypatch, no_model_load):  # noqa: F811 - the imported fixture
-    """As ``no_model_load``, and the study's own tokenizer load too."""
-
-    def loader(*args, **kwargs):
-        raise AssertionError(f"a tokenizer was loaded for bad input: {args}")
-
-    monkeypatch.setattr(calibprune.study.runner, "load_tokenizer", loader)
-
-
 def _parameter_of(flag: str) -> str:
     """The parameter behind a typed flag, as ``OptionError`` names it until the command line maps it back."""
     name = flag.removeprefix("--")
@@ -333,9 +324,7 @@ def _parameter_of(flag: str) -> str:
 
 
 @pytest.mark.parametrize("case", CASES)
-def test_held_out_input_fails_before_the_model_loads(
-    capsys, in_tmp_dir, no_tokenizer_load, tiny_llama_dir, token_file, inputs, case
-):
+def test_held_out_input_fails_before_the_model_loads(capsys, in_tmp_dir, tiny_llama_dir, token_file, inputs, case):
     args, flag, expected = CASES[case]
     fill = {"model": tiny_llama_dir, "tokens": token_file, "inputs": inputs, "files": inputs}
     args = [arg.format(**fill) for arg in args]
@@ -361,7 +350,7 @@ def test_a_csv_with_a_utf8_bom_is_read_without_it(tmp_path):
     assert read_texts(jsonl) == ["first", "second"]
 
 
-def test_a_csv_with_a_bom_passes_the_command_line_checks(capsys, in_tmp_dir, no_tokenizer_load, tiny_llama_dir):
+def test_a_csv_with_a_bom_passes_the_command_line_checks(capsys, in_tmp_dir, tiny_llama_dir):
     """The BOM csv is accepted: the run gets past every check and stops only where the model would load."""
     path = in_tmp_dir / "bom.csv"
     path.write_bytes(("\ufefftext\n" + "".join(f"row {i} " + "words " * 40 + "\n" for i in range(20))).encode())
