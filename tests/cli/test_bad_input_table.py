@@ -158,7 +158,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     ),
     "text_field": (
         _prune("--calibration", "[{files}/text.jsonl]", "--data.text_field", "body"),
-        "--data.text_field 'body' is not a column",
+        "--data.text_field: 'body' is not a column",
     ),
     "eval_limit": (_prune("--tasks", "[wikitext]", "--eval_limit", "0"), "--eval_limit must be an integer >= 1"),
     "eval_seqlen beyond the context": (
