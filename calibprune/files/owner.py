@@ -52,11 +52,6 @@ def new_run() -> str:
     return _ledger.run
 
 
-def run_id() -> str:
-    """The random id of this run, in every marker and temp name it writes."""
-    return _ledger.run
-
-
 def temp_name(path: Path) -> Path:
     """A sibling of ``path`` that only this run can produce: ``.<name>.calibprune-<run>-<token>``."""
     return path.with_name(f".{path.name[:60]}.calibprune-{_ledger.run}-{secrets.token_hex(4)}")

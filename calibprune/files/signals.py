@@ -46,11 +46,6 @@ def raise_if_stopping() -> None:
         raise Stopped(_pending)
 
 
-def stop_requested() -> int | None:
-    """The signal that asked this run to stop and has not been acted on yet (``None``: none)."""
-    return _pending
-
-
 @contextmanager
 def stop_on_signals() -> Iterator[None]:
     """Turn SIGTERM and SIGINT into :class:`Stopped` for the block; the former handlers come back after it."""
