@@ -3,8 +3,8 @@
 Outside Lightning's loops the signal raises :class:`Stopped` at once, so every ``finally`` and cleanup runs (the
 save target's lock, the run folder, temp files; ``--resume``'s work directory is kept). Inside them Lightning
 records a SIGTERM for its loops to act on (the block loop stops after the finished block, an evaluation after its
-batch); the stop is only remembered here then, and a model about to be saved raises it (:func:`raise_if_stopping`),
-so that a stop that came during the last block does not end in a saved model and status 0.
+batch); the stop is only remembered here then, and raised (:func:`raise_if_stopping`) before a model is saved and
+when the command ends, so that a run told to stop never ends with status 0.
 """
 
 from __future__ import annotations
