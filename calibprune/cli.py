@@ -12,7 +12,7 @@ from calibprune.command_line.errors import typeable_flag
 from calibprune.console import configure_console_logging, quiet_console
 from calibprune.errors import OptionError
 from calibprune.files import owner
-from calibprune.files.signals import HANDLED, Stopped, stop_on_signals
+from calibprune.files.signals import HANDLED, Stopped, raise_if_stopping, stop_on_signals
 
 
 def main(args: list[str] | None = None) -> None:
@@ -28,6 +28,7 @@ def main(args: list[str] | None = None) -> None:
         with stop_on_signals():
             try:
                 run_cli(args)
+                raise_if_stopping()  # a SIGTERM Lightning's loop held past its last step: still a stop
             except SIGTERMException:  # Lightning's evaluation loop stopping on SIGTERM (a SystemExit with status 0)
                 raise Stopped(signal.SIGTERM) from None
             except SystemExit as stop:  # the block loop's stop after its finished block (``SystemExit(143)``)

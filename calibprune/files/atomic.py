@@ -87,8 +87,7 @@ def atomic_file(
     """
     path = Path(path)
     check_file(path, parameter, accepted, folder_kinds, signature)
-    new_parent = not path.parent.exists()
-    owner.make_folder(path.parent, parameter, scratch=True)
+    owner.make_folder(path.parent, parameter)  # a failed run removes it again only if it is left empty
     tmp = owner.temp_name(path)
     owner.track(tmp)
     try:
@@ -102,8 +101,6 @@ def atomic_file(
         if os.path.lexists(tmp):
             tmp.unlink()
         owner.keep(tmp)
-    if new_parent:
-        owner.keep(path.parent)
 
 
 def write_text(path: str | Path, text: str, parameter: str, **options: Any) -> Path:
@@ -147,8 +144,7 @@ def atomic_folder(path: str | Path, parameter: str, kind: str, overwrite: bool =
     """
     path = Path(path)
     check_folder(path, parameter, kind, overwrite)
-    new_parent = not path.parent.exists()
-    owner.make_folder(path.parent, parameter, scratch=True)
+    owner.make_folder(path.parent, parameter)  # a failed run removes it again only if it is left empty
     tmp = owner.make_folder(owner.temp_name(path), parameter, kind="temp", scratch=True)
     try:
         yield tmp
@@ -171,8 +167,6 @@ def atomic_folder(path: str | Path, parameter: str, kind: str, overwrite: bool =
         if os.path.lexists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
         owner.keep(tmp)
-    if new_parent:
-        owner.keep(path.parent)
 
 
 def check_folder(path: str | Path, parameter: str, kind: str, overwrite: bool) -> Path:

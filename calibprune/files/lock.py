@@ -32,7 +32,7 @@ def hold_lock(path: str | Path, parameter: str) -> Iterator[None]:
         OptionError: naming ``parameter`` when another live run holds the lock, or the lock's name is a user's file.
     """
     path = Path(path)
-    owner.make_folder(path.absolute().parent, parameter, scratch=True)
+    owner.make_folder(path.absolute().parent, parameter)  # removed again only if a failed run leaves it empty
     lock = lock_file(path)
     while True:
         handle = _open_lock(lock, parameter)

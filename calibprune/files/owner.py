@@ -52,11 +52,6 @@ def new_run() -> str:
     return _ledger.run
 
 
-def run_id() -> str:
-    """The random id of this run, in every marker and temp name it writes."""
-    return _ledger.run
-
-
 def temp_name(path: Path) -> Path:
     """A sibling of ``path`` that only this run can produce: ``.<name>.calibprune-<run>-<token>``."""
     return path.with_name(f".{path.name[:60]}.calibprune-{_ledger.run}-{secrets.token_hex(4)}")
@@ -117,7 +112,9 @@ def make_folder(path: str | Path, parameter: str, kind: str | None = None, scrat
         path: the folder.
         parameter: the parameter that named it, for refusals.
         kind: mark a newly created leaf as this kind (``None``: no mark).
-        scratch: the leaf goes when the run fails or stops (:func:`abandon`) unless :func:`keep` is called.
+        scratch: the leaf and all in it go when the run fails or stops (:func:`abandon`) unless :func:`keep` is
+            called (only for a folder that holds nothing else: a run folder, a temp folder). Other folders it
+            creates are removed by :func:`abandon` only when left empty.
 
     Raises:
         OptionError: naming ``parameter`` when the folder cannot be created.

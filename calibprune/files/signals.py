@@ -3,8 +3,8 @@
 Outside Lightning's loops the signal raises :class:`Stopped` at once, so every ``finally`` and cleanup runs (the
 save target's lock, the run folder, temp files; ``--resume``'s work directory is kept). Inside them Lightning
 records a SIGTERM for its loops to act on (the block loop stops after the finished block, an evaluation after its
-batch); the stop is only remembered here then, and a model about to be saved raises it (:func:`raise_if_stopping`),
-so that a stop that came during the last block does not end in a saved model and status 0.
+batch); the stop is only remembered here then, and raised (:func:`raise_if_stopping`) before a model is saved and
+when the command ends, so that a run told to stop never ends with status 0.
 """
 
 from __future__ import annotations
@@ -44,11 +44,6 @@ def raise_if_stopping() -> None:
     """Raise :class:`Stopped` when a signal arrived while Lightning's loop held it (before anything is replaced)."""
     if _pending is not None:
         raise Stopped(_pending)
-
-
-def stop_requested() -> int | None:
-    """The signal that asked this run to stop and has not been acted on yet (``None``: none)."""
-    return _pending
 
 
 @contextmanager

@@ -44,10 +44,10 @@ def no_model_load(monkeypatch):
     def loader(*args, **kwargs):
         raise AssertionError(f"a model was loaded for bad input: {args}")
 
+    monkeypatch.setattr(calibprune.prune.module, "load_placed", loader)  # in memory, onloaded or streamed
+    monkeypatch.setattr(calibprune.evaluation.module, "load_model", loader)
     for module in (calibprune.prune.module, calibprune.evaluation.module):
-        monkeypatch.setattr(module, "load_model", loader)
         monkeypatch.setattr(module, "load_tokenizer", loader)
-    monkeypatch.setattr(calibprune.prune.module, "build_skeleton", loader)
 
 
 def _thesis_in(folder: Path) -> None:
@@ -225,15 +225,15 @@ def test_a_torn_line_is_kept_and_never_glued_to(tmp_path, caplog):
 
 # Signals: (stage, signal, extra arguments, exit status).
 STAGES = {
-    "loading": ("calibprune.prune.module:load_model", "SIGTERM", [], 143),
+    "loading": ("calibprune.prune.module:load_placed", "SIGTERM", [], 143),
     "building calibration samples": (
         "calibprune.datamodules.calibration:CalibrationDataModule.build_samples",
         "SIGTERM",
         [],
         143,
     ),
-    "pruning without --resume": ("calibprune.prune.module:PruningModule._run", "SIGTERM", [], 143),
-    "pruning, SIGINT": ("calibprune.prune.module:PruningModule._run", "SIGINT", [], 130),
+    "pruning without --resume": ("calibprune.prune.pipeline:PruningPipeline.prune_block", "SIGTERM", [], 143),
+    "pruning, SIGINT": ("calibprune.prune.pipeline:PruningPipeline.prune_block", "SIGINT", [], 130),
     "saving": ("calibprune.prune.saving:write_json", "SIGTERM", [], 143),
     "evaluating": (
         "calibprune.evaluation.module:EvaluationModule.test_step",
@@ -285,7 +285,7 @@ def test_sigterm_with_resume_keeps_the_work_directory(tmp_path, tiny_llama_dir, 
     environment = {
         **os.environ,
         "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}",
-        "CALIBPRUNE_TEST_SIGNAL_AT": "calibprune.prune.module:PruningModule._run",
+        "CALIBPRUNE_TEST_SIGNAL_AT": "calibprune.prune.pipeline:PruningPipeline.prune_block",
         "CALIBPRUNE_TEST_SIGNAL": "SIGTERM",
     }
     args = prune_args(tiny_llama_dir, token_file, "--save_model", "out", "--resume", "true")

@@ -119,3 +119,11 @@ def test_a_lock_is_removed_after_the_run_and_stale_marked_temps_with_it(tmp_path
 def test_a_name_too_long_is_refused_before_anything_is_made(tmp_path):
     with pytest.raises(OptionError, match="has a name too long"):
         owner.check_can_create(tmp_path / ("x" * 300), "save_model", "a shorter name")
+
+
+def test_a_failed_run_keeps_a_saved_model_in_a_folder_it_created(tmp_path):
+    """A later failure of the run (writing its results, say) never takes a finished model with it."""
+    with atomic_folder(tmp_path / "new" / "out", "save_model", "model") as tmp:
+        (tmp / "config.json").write_text("{}")
+    owner.abandon()
+    assert (tmp_path / "new" / "out" / "config.json").read_text() == "{}"
