@@ -20,8 +20,10 @@ def main(folder: str) -> None:
             continue
         value = next(r["value"] for r in record["results"] if r["task"] == "wikitext" and r["metric"] == "ppl")
         labels = record["labels"]
-        method = f"{labels['method']} ({labels['nsamples']} x {labels['seqlen']})"
-        ppl[method][labels.get("calibration") or "-"].append(value)
+        method = labels["method"]
+        if labels.get("nsamples"):
+            method = f"{method} ({labels['nsamples']} x {labels['seqlen']})"
+        ppl[method][labels.get("calibration") if labels.get("nsamples") else "-"].append(value)
     print(
         "| method | cells | mean ppl | set means (C4 / Pile / GSM8K / self) | spread over sets: max-min (% of mean) "
         "| spread over seeds: mean std (% of mean) |"

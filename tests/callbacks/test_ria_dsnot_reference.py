@@ -2,7 +2,7 @@
 
 Teacher-forced as tests/integration does for Wanda: per decoder block, the authors' per-layer code prunes a dense
 copy of the block on the very inputs our pipeline fed it, one sequence at a time, with their own statistics
-(tests/authors_reference.py). The model is wider than the unit tests' (128) so that DSnoT's 50 swaps per row stay
+(tests/authors_reference.py). The model is wider than the unit tests' (256) so that DSnoT's 50 swaps per row stay
 inside the authors' index lists.
 """
 
@@ -28,8 +28,8 @@ def wide_llama(tmp_path_factory, tokenizer):
 
     config = LlamaConfig(
         vocab_size=len(tokenizer),
-        hidden_size=128,
-        intermediate_size=256,
+        hidden_size=256,
+        intermediate_size=512,
         num_hidden_layers=2,
         num_attention_heads=4,
         num_key_value_heads=2,
