@@ -29,7 +29,6 @@ from dataclasses import dataclass
 
 import torch
 
-from calibprune.engine.sparsegpt import inverse_hessian_factor
 from calibprune.engine.sparsity import SparsityPattern
 from calibprune.engine.statistics import select_tokens
 
@@ -112,18 +111,26 @@ class DSnoTSettings:
 
 
 def sparsegpt_saliency(weight: torch.Tensor, hessian: torch.Tensor, percdamp: float = 0.01) -> torch.Tensor:
-    """SparseGPT's saliency ``W^2 / [U]_jj^2`` of the undamped weight, ``U`` the upper Cholesky factor of ``H^-1``.
+    """SparseGPT's saliency ``W^2 / [U]_jj^2`` of the dense weight, ``U`` the upper Cholesky factor of ``(H+damp)^-1``.
 
     DSnoT's ``sparsegpt`` initial mask: SparseGPT's pruning score, computed once for every column from the dense
-    weight, with no OBS weight update (the authors' code prunes the original weights with the refined mask).
+    weight, with no OBS weight update (the authors' code prunes the original weights with the refined mask). The
+    factor is computed as theirs is (Cholesky, ``cholesky_inverse``, Cholesky); one host synchronisation checks it.
+
+    Raises:
+        torch.linalg.LinAlgError: when the damped Hessian is not positive definite (as their code does).
     """
     w = weight.detach().float().clone()
     h = hessian.clone()
     dead = torch.diagonal(h) == 0
     h[dead, dead] = 1
     w[:, dead] = 0
-    factor = inverse_hessian_factor(h, percdamp)
-    return w**2 / torch.diagonal(factor).reshape(1, -1) ** 2
+    h.diagonal().add_(percdamp * torch.mean(torch.diagonal(h)))
+    lower, info = torch.linalg.cholesky_ex(h)
+    upper, info_inverse = torch.linalg.cholesky_ex(torch.cholesky_inverse(lower), upper=True)
+    if int(torch.maximum(info, info_inverse)):
+        raise torch.linalg.LinAlgError("DSnoT (initial sparsegpt): the damped Hessian is not positive definite")
+    return w**2 / torch.diagonal(upper).reshape(1, -1) ** 2
 
 
 def dsnot_mask(

@@ -19,6 +19,7 @@ def test_a_study_runs_ria_and_dsnot_cells(tiny_spec, tmp_path, capsys):
         MethodEntry("DSnoT", sparsity_ratio=0.5, options={"initial": "sparsegpt", "max_cycle_time": 10}),
     ]
     tiny_spec.evaluation.tasks = ["wikitext"]
+    tiny_spec.evaluation.limits = {}
     main(["study", "--config", str(write_yaml(tiny_spec, tmp_path / "study.yaml"))])
     assert "2/2 cells" in capsys.readouterr().out
     cells = [r for r in read_records(tiny_spec.output_dir) if r["kind"] == "cell"]
