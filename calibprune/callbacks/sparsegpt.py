@@ -70,25 +70,28 @@ class SparseGPT(PruningMethod):
         groups: dict[int, list[str]] = {}
         for name in layers:
             groups.setdefault(id(statistics[name]), []).append(name)
-        infos = [self._solve(layers, names, statistics[names[0]].hessian()) for names in groups.values()]
+        infos = []
+        for names in groups.values():
+            pruned, mask, info = sparsegpt_solve(*self._problem(layers, names, statistics[names[0]].hessian()))
+            self._write(layers, names, pruned, mask)
+            infos.append(info)
         if bool(torch.stack(infos).any()):  # the block's one host synchronisation
             for names, info in zip(groups.values(), infos, strict=True):
                 if int(info):
-                    self._solve(layers, names, statistics[names[0]].hessian(), checked=True)
+                    hessian = statistics[names[0]].hessian()
+                    self._write(layers, names, *sparsegpt_prune(*self._problem(layers, names, hessian)))
 
-    def _solve(
-        self, layers: dict[str, PrunableWeight], names: list[str], hessian: torch.Tensor, checked: bool = False
-    ) -> torch.Tensor:
-        """Prune the layers ``names`` (stacked by rows) in place; return the factorisation's ``info``."""
+    def _problem(self, layers: dict[str, PrunableWeight], names: list[str], hessian: torch.Tensor) -> tuple:
+        """The solver's arguments for the layers ``names``, their weights stacked by rows (fp32)."""
         weights = [layers[name].weight for name in names]
         stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
         sizes = [w.shape[0] for w in weights]
-        args = (stacked, hessian, self.active_pattern, self.blocksize, self.percdamp, sizes)
-        if checked:
-            pruned, mask = sparsegpt_prune(*args)
-            info = torch.zeros((), dtype=torch.int32)
-        else:
-            pruned, mask, info = sparsegpt_solve(*args)
+        return stacked, hessian, self.active_pattern, self.blocksize, self.percdamp, sizes
+
+    def _write(
+        self, layers: dict[str, PrunableWeight], names: list[str], pruned: torch.Tensor, mask: torch.Tensor
+    ) -> None:
+        """Write the stacked solution back into each layer, in place."""
+        sizes = [layers[name].weight.shape[0] for name in names]
         for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes), strict=True):
             self.apply_mask(layers[name], part, new)
-        return info
