@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import math
+
 import torch
 from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
 from calibprune.engine.sparsegpt import sparsegpt_prune, sparsegpt_solve
 from calibprune.engine.statistics import HessianAccumulator
+from calibprune.errors import OptionError
 from calibprune.modeling.prunable import PrunableWeight
 
 
@@ -48,10 +51,10 @@ class SparseGPT(PruningMethod):
         super().__init__(
             sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity, owl, owl_m, owl_lambda
         )
-        if blocksize <= 0:
-            raise ValueError(f"--blocksize must be a positive integer, got {blocksize}")
-        if not 0 <= percdamp:
-            raise ValueError(f"--percdamp must be >= 0, got {percdamp}")
+        if isinstance(blocksize, bool) or not isinstance(blocksize, int) or not 0 < blocksize <= 2**20:
+            raise OptionError("blocksize", f"must be a positive integer, got {blocksize!r}", "e.g. 128")
+        if isinstance(percdamp, bool) or not isinstance(percdamp, (int, float)) or not 0 <= percdamp < math.inf:
+            raise OptionError("percdamp", f"must be a finite number >= 0, got {percdamp!r}", "e.g. 0.01")
         self.blocksize = blocksize
         self.percdamp = percdamp
 

@@ -7,6 +7,7 @@ from typing_extensions import override
 from calibprune.callbacks.base import PruningMethod
 from calibprune.engine.statistics import SquaredNormAccumulator
 from calibprune.engine.wanda import wanda_mask
+from calibprune.errors import OptionError
 from calibprune.modeling.prunable import PrunableWeight
 
 
@@ -44,7 +45,12 @@ class Wanda(PruningMethod):
             sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity, owl, owl_m, owl_lambda
         )
         if use_variant and self.pattern.structured:
-            raise ValueError("--use_variant applies to unstructured sparsity only, not --sparsity_type N:M")
+            raise OptionError(
+                "use_variant",
+                f"applies to unstructured sparsity only, not sparsity_type {self.pattern}",
+                "false with N:M",
+                mentions=("sparsity_type",),
+            )
         self.use_variant = use_variant
 
     @override

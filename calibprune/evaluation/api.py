@@ -18,9 +18,6 @@ from calibprune.evaluation.results import TaskResult
 
 log = logging.getLogger(__name__)
 
-# The nine downstream tasks of the study's accuracy tables.
-STUDY_TASKS = ("gsm8k", "svamp", "mawps", "esnli", "anli_r1", "anli_r3", "commonsense_qa", "race", "winogrande")
-
 
 def run_evaluation(
     module: EvaluationModule, datamodule: EvaluationDataModule, trainer: Trainer | None = None

@@ -95,5 +95,5 @@ def test_shared_exemplars_is_a_setting_and_must_be_a_boolean():
     from calibprune.datamodules.evaluation import EvaluationDataModule
 
     assert EvaluationDataModule(["boolq"], shared_exemplars=True).settings("boolq")["shared_exemplars"] is True
-    with pytest.raises(ValueError, match="--shared_exemplars must be true or false"):
+    with pytest.raises(ValueError, match="shared_exemplars: must be true or false"):
         EvaluationDataModule(["boolq"], shared_exemplars="yes")
