@@ -61,6 +61,8 @@ class PruningMethod(BlockCallback):
         owl_m: float = 5.0,
         owl_lambda: float = 0.08,
     ) -> None:
+        if owl and not self.needs_calibration:
+            raise OptionError("owl", f"needs calibration statistics; {type(self).__name__} reads none", "false")
         self.pattern = resolve_pattern(sparsity_type, sparsity_ratio)
         self.count_padding = count_padding
         self.selection = Selection(targets or [], ignore or [])
@@ -88,8 +90,6 @@ class PruningMethod(BlockCallback):
             pipeline: the :class:`~calibprune.prune.pipeline.PruningPipeline` about to run.
             plan: the matrices to prune.
         """
-        if self.block_sparsity.owl and not self.needs_calibration:
-            raise OptionError("owl", f"needs calibration statistics; {type(self).__name__} reads none", "false")
         self.magnitude_fallback = []
         self.block_sparsity.prepare(pipeline, plan, self.count_padding)
 
