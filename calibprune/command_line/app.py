@@ -34,7 +34,7 @@ from calibprune.command_line.jobs import CalibpruneTrainer
 from calibprune.command_line.option_names import OptionNames
 from calibprune.console import StageProgressBar
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.loggers import discard_run, run_logger
 from calibprune.prune.checks import check_model_path

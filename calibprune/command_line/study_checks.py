@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.errors import OptionError
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.study.preflight import check_grid
 from calibprune.study.spec import StudySpec
 

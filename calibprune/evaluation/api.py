@@ -9,8 +9,8 @@ from typing import Any
 from lightning.pytorch import Trainer
 from torch import nn
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.cache import ResultCache, weights_fingerprint
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.harness import HARNESS_PREFIX, evaluate_harness
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.evaluation.options import DEFAULT_WINDOW, EvaluationOptions

@@ -8,10 +8,10 @@ import torch
 from lightning.pytorch import Trainer
 
 from calibprune.console import StageProgressBar
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.errors import OptionError
 from calibprune.evaluation.api import evaluate_model
 from calibprune.evaluation.cache import ResultCache, path_fingerprint
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.results import TaskResult
 

@@ -10,9 +10,9 @@ from torch.utils.data import DataLoader
 
 from calibprune.callbacks.base import find_pruning_method
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.errors import OptionError
 from calibprune.evaluation.api import run_evaluation
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.results import TaskResult

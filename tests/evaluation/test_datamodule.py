@@ -1,8 +1,8 @@
 import pytest
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule, padding_bounded_batches
 from calibprune.errors import OptionError
+from calibprune.evaluation.datamodule import EvaluationDataModule, padding_bounded_batches
 from calibprune.evaluation.requests import ChoiceRequest, GenerationRequest
 
 
