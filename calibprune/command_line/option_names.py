@@ -44,6 +44,8 @@ class OptionNames:
 
     def flag(self, parameter: str) -> str:
         """The flag for ``parameter`` (bare, ``nsamples``, or placed in its group, ``data.nsamples``)."""
+        if parameter.isupper():  # an environment variable (``CALIBPRUNE_CACHE``) is named as it is
+            return parameter
         group, _, leaf = parameter.rpartition(".")
         if self._short_typed(leaf, group):
             return f"--{leaf}"

@@ -167,7 +167,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "study unknown method": (
         _study("--grid.methods", "[{{method: Obs}}]"),
-        ["--grid.methods: Obs 50%: method: unknown method 'Obs'; accepted: Magnitude, SparseGPT, Wanda"],
+        ["--grid.methods: Obs 50%: method: unknown method 'Obs'; accepted: DSnoT, Magnitude, RIA, SparseGPT, Wanda"],
     ),
 }
 
