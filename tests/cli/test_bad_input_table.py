@@ -199,7 +199,10 @@ CASES: dict[str, tuple[list[str], str]] = {
     "resume without save_model": (_prune()[:-2] + ["--resume", "true"], "--resume: needs --save_model"),
     # earlier cases (tests/cli/test_errors.py) that need no model
     "unknown method": (_prune("--prune_method", "obs"), "--prune_method: unknown method 'obs'"),
-    "unknown method class": (_prune("--method", "Obs"), "--method: invalid value; accepted: DSnoT, Magnitude, RIA, SparseGPT"),
+    "unknown method class": (
+        _prune("--method", "Obs"),
+        "--method: invalid value; accepted: DSnoT, Magnitude, RIA, SparseGPT",
+    ),
     "unknown source": (_prune("--calibration", "[c5]"), "--calibration: unknown source 'c5'"),
     "unknown format": (_prune("--format", "few-shot"), "--format must be one of zero-shot, icl, icl-cot"),
     "unknown task": (_prune("--tasks", "[wikitext, boolqq]"), "--tasks: unknown task 'boolqq'"),

@@ -35,7 +35,10 @@ CASES = {
         ["--prune_method", "obs"],
         "--prune_method: unknown method 'obs'; accepted: dsnot, magnitude, ria, sparsegpt, wanda",
     ),
-    "unknown method class": (["--method", "Obs"], "--method: invalid value; accepted: DSnoT, Magnitude, RIA, SparseGPT, Wanda"),
+    "unknown method class": (
+        ["--method", "Obs"],
+        "--method: invalid value; accepted: DSnoT, Magnitude, RIA, SparseGPT, Wanda",
+    ),
     "unknown source": (["--calibration", "[c5]"], "--calibration: unknown source 'c5'; accepted: "),
     "unknown format": (["--format", "few-shot"], "--format must be one of zero-shot, icl, icl-cot"),
     "unknown task": (["--tasks", "[wikitext, boolqq]"], "--tasks: unknown task 'boolqq'; accepted: "),
