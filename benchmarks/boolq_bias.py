@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.loglikelihood import choice_logprobs, encode_pair
 from calibprune.modeling.loading import load_model, load_tokenizer
 from calibprune.tasks import get_task, load_records

@@ -28,9 +28,9 @@ from pathlib import Path
 
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation import forward
 from calibprune.evaluation.api import evaluate_model
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.modeling.loading import load_model, load_tokenizer
 
 DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"

@@ -7,10 +7,8 @@ import sys
 
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from calibprune.command_line.app import OPTIONS, SUBCOMMANDS, USER_ERRORS, error_line, run_cli
-from calibprune.command_line.errors import typeable_flag
+from calibprune.command_line.app import USER_ERRORS, error_line, run_cli
 from calibprune.console import configure_console_logging, quiet_console
-from calibprune.errors import OptionError
 from calibprune.files import owner
 from calibprune.files.signals import HANDLED, Stopped, raise_if_stopping, stop_on_signals
 
@@ -37,7 +35,7 @@ def main(args: list[str] | None = None) -> None:
                 raise
     except USER_ERRORS as err:
         owner.abandon()
-        print(f"calibprune: error: {_user_line(err, args)}", file=sys.stderr)
+        print(f"calibprune: error: {error_line(err, args)}", file=sys.stderr)
         sys.exit(2)
     except Stopped as stop:
         owner.abandon()
@@ -46,19 +44,6 @@ def main(args: list[str] | None = None) -> None:
     except BaseException:
         owner.abandon()
         raise
-
-
-def _user_line(err: BaseException, args: list[str] | None) -> str:
-    """The error line; an :class:`OptionError` not yet named by its flag gets ``--`` before its parameter.
-
-    ``command_line/`` maps parameters to the flags typed; until it names this one, ``--<parameter>`` is the flag
-    (an environment variable, upper case, is named as it is).
-    """
-    line = error_line(err, args)
-    if isinstance(err, OptionError) and not err.parameter.isupper() and line.startswith(f"{err.parameter}:"):
-        subcommand = next((arg for arg in args or sys.argv[1:] if arg in SUBCOMMANDS), "")
-        line = typeable_flag(f"--{line}", OPTIONS.get(subcommand, set()))
-    return line
 
 
 if __name__ == "__main__":

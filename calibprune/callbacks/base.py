@@ -14,6 +14,7 @@ from calibprune.callbacks.block_callback import BlockCallback
 from calibprune.callbacks.layer_sparsity import LayerSparsity
 from calibprune.engine.magnitude import magnitude_mask
 from calibprune.engine.sparsity import SparsityPattern, resolve_pattern
+from calibprune.errors import OptionError
 from calibprune.modeling.capture import BlockInputs
 from calibprune.modeling.plan import PruningPlan
 from calibprune.modeling.prunable import PrunableWeight
@@ -60,6 +61,8 @@ class PruningMethod(BlockCallback):
         owl_m: float = 5.0,
         owl_lambda: float = 0.08,
     ) -> None:
+        if owl and not self.needs_calibration:
+            raise OptionError("owl", f"needs calibration statistics; {type(self).__name__} reads none", "false")
         self.pattern = resolve_pattern(sparsity_type, sparsity_ratio)
         self.count_padding = count_padding
         self.selection = Selection(targets or [], ignore or [])
@@ -87,8 +90,6 @@ class PruningMethod(BlockCallback):
             pipeline: the :class:`~calibprune.prune.pipeline.PruningPipeline` about to run.
             plan: the matrices to prune.
         """
-        if self.block_sparsity.owl and not self.needs_calibration:
-            raise ValueError(f"--method.owl needs calibration statistics; {type(self).__name__} reads none")
         self.magnitude_fallback = []
         self.block_sparsity.prepare(pipeline, plan, self.count_padding)
 
@@ -220,10 +221,14 @@ class PruningMethod(BlockCallback):
 
 
 def find_pruning_method(callbacks: list[Callback]) -> PruningMethod:
-    """The one :class:`PruningMethod` among a trainer's callbacks."""
+    """The one :class:`PruningMethod` among a trainer's callbacks.
+
+    Raises:
+        OptionError: naming ``method``, with the shipped methods.
+    """
+    from calibprune.callbacks.registry import method_names
+
     methods = [cb for cb in callbacks if isinstance(cb, PruningMethod)]
     if len(methods) != 1:
-        raise ValueError(
-            f"--method: exactly one pruning method is needed (Wanda, SparseGPT or Magnitude), got {len(methods)}"
-        )
+        raise OptionError("method", f"exactly one pruning method is needed, got {len(methods)}", method_names())
     return methods[0]

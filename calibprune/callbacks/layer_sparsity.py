@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from calibprune.engine.owl import outlier_ratio, owl_sparsities
 from calibprune.engine.sparsity import SparsityPattern
 from calibprune.engine.wanda import wanda_scores
+from calibprune.errors import OptionError
 from calibprune.modeling.config_file import check_layer_sparsity
 from calibprune.modeling.dense_pass import dense_pass
 from calibprune.modeling.plan import PruningPlan
@@ -16,11 +18,11 @@ log = logging.getLogger(__name__)
 
 
 class LayerSparsity:
-    """Each decoder block's sparsity ratio: uniform, from ``--method.layer_sparsity``, or from OWL.
+    """Each decoder block's sparsity ratio: uniform, from an explicit ``layer_sparsity`` list, or from OWL.
 
     Args:
         pattern: the method's pattern (its ratio is the target mean).
-        explicit_ratio: whether ``--sparsity_ratio`` was given (then it must equal an explicit list's mean).
+        explicit_ratio: whether ``sparsity_ratio`` was given (then it must equal an explicit list's mean).
         layer_sparsity: one ratio per decoder block, in [0, 1).
         owl: OWL's outlier-weighted ratios, from a first statistics pass over the dense model.
         owl_m: OWL's outlier threshold M (scores above M times the block's mean score are outliers).
@@ -36,35 +38,12 @@ class LayerSparsity:
         owl_m: float,
         owl_lambda: float,
     ) -> None:
-        if layer_sparsity is not None and owl:
-            raise ValueError("--method.layer_sparsity and --method.owl both set the blocks' ratios; choose one")
-        if (layer_sparsity is not None or owl) and pattern.structured:
-            raise ValueError("--method.layer_sparsity/--method.owl need unstructured sparsity, not --sparsity_type N:M")
-        if not owl_m > 0:
-            raise ValueError(f"--method.owl_m must be > 0, got {owl_m}")
-        if not 0 <= owl_lambda < 1:
-            raise ValueError(f"--method.owl_lambda must be in [0, 1), got {owl_lambda}")
-        if layer_sparsity is not None:
-            for value in layer_sparsity:
-                SparsityPattern.parse("unstructured", value)  # each in [0, 1)
-            if not layer_sparsity:
-                raise ValueError("--method.layer_sparsity: give one ratio per decoder block, got an empty list")
-            mean = sum(layer_sparsity) / len(layer_sparsity)
-            if explicit_ratio and abs(mean - pattern.ratio) > 1e-6:
-                raise ValueError(
-                    f"--method.layer_sparsity (mean {mean:g}) contradicts --sparsity_ratio "
-                    f"{pattern.ratio:g}; leave --sparsity_ratio out"
-                )
+        _check(pattern, explicit_ratio, layer_sparsity, owl, owl_m, owl_lambda)
         self.pattern = pattern
         self.explicit = None if layer_sparsity is None else [float(v) for v in layer_sparsity]
         self.owl, self.owl_m, self.owl_lambda = owl, float(owl_m), float(owl_lambda)
         self.ratios: list[float] | None = None
         self.outlier_ratios: list[float] | None = None
-
-    @property
-    def uniform(self) -> bool:
-        """Whether every block gets the method's ratio."""
-        return self.explicit is None and not self.owl
 
     def options(self) -> dict[str, Any]:
         """The settings (part of a resumable run's fingerprint)."""
@@ -109,6 +88,45 @@ class LayerSparsity:
         if self.outlier_ratios is not None:
             entry["owl"] = {"M": self.owl_m, "lambda": self.owl_lambda, "outlier_ratios": list(self.outlier_ratios)}
         return entry
+
+
+def _check(
+    pattern: SparsityPattern,
+    explicit_ratio: bool,
+    layer_sparsity: list[float] | None,
+    owl: bool,
+    owl_m: float,
+    owl_lambda: float,
+) -> None:
+    """Refuse settings that cannot work (each error names its parameter)."""
+    if layer_sparsity is not None and owl:
+        raise OptionError("layer_sparsity", "owl also sets the blocks' ratios; choose one", mentions=("owl",))
+    if (layer_sparsity is not None or owl) and pattern.structured:
+        name = "owl" if owl else "layer_sparsity"
+        raise OptionError(
+            name,
+            f"OWL and per-block ratios need unstructured sparsity, not sparsity_type {pattern}",
+            mentions=("sparsity_type",),
+        )
+    if isinstance(owl_m, bool) or not isinstance(owl_m, (int, float)) or not 0 < owl_m < math.inf:
+        raise OptionError("owl_m", f"must be a finite number > 0, got {owl_m!r}", "e.g. 3 to 10 (the paper's 5)")
+    if isinstance(owl_lambda, bool) or not isinstance(owl_lambda, (int, float)) or not 0 <= owl_lambda < 1:
+        raise OptionError("owl_lambda", f"must be in [0, 1), got {owl_lambda!r}", "e.g. 0.02 to 0.2 (the paper's 0.08)")
+    if layer_sparsity is None:
+        return
+    if not layer_sparsity:
+        raise OptionError("layer_sparsity", "empty list", "one ratio in [0, 1) per decoder block")
+    for index, value in enumerate(layer_sparsity):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+            raise OptionError("layer_sparsity", f"ratio {index} is {value!r}", "ratios in [0, 1), one per block")
+    mean = sum(layer_sparsity) / len(layer_sparsity)
+    if explicit_ratio and abs(mean - pattern.ratio) > 1e-6:
+        raise OptionError(
+            "layer_sparsity",
+            f"(mean {mean:g}) contradicts sparsity_ratio {pattern.ratio:g}",
+            "leave sparsity_ratio out",
+            mentions=("sparsity_ratio",),
+        )
 
 
 def _fmt(values: list[float]) -> str:

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import math
+from typing import Any
+
 import torch
 from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
 from calibprune.engine.sparsegpt import sparsegpt_prune, sparsegpt_solve
 from calibprune.engine.statistics import HessianAccumulator
+from calibprune.errors import OptionError
 from calibprune.modeling.prunable import PrunableWeight
 
 
@@ -18,40 +22,19 @@ class SparseGPT(PruningMethod):
     their rows stacked; each keeps its own mask choice, so the result equals pruning them one by one.
 
     Args:
-        sparsity_ratio: fraction of weights pruned in every matrix, in [0, 1) (default 0.5; N/M with N:M).
-        sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``, ``4:8``).
-        count_padding: count padded positions in the Hessian, as the seed repo did.
         blocksize: columns pruned together between lazy OBS updates.
         percdamp: Hessian damping as a fraction of its mean diagonal.
-        targets: patterns of the matrices to prune (default: all); ``re:REGEX`` or a glob on the full name.
-        ignore: patterns of matrices left dense, e.g. ``[re:.*self_attn, model.layers.0.*]``.
-        layer_sparsity: one sparsity ratio per decoder block (their mean replaces ``sparsity_ratio``).
-        owl: OWL's outlier-weighted block ratios (Yin et al., 2024), mean ``sparsity_ratio``.
-        owl_m: OWL's outlier threshold M: scores above M times the block's mean Wanda score are outliers.
-        owl_lambda: OWL's lambda: the block ratios spread over 2 lambda around ``sparsity_ratio``.
+        *args: the options every method shares, in :class:`~calibprune.callbacks.base.PruningMethod`'s order
+            (``SparseGPT(0.5)``), or by name in ``**kwargs``.
+        **kwargs: the options every method shares (:class:`~calibprune.callbacks.base.PruningMethod`).
     """
 
-    def __init__(
-        self,
-        sparsity_ratio: float | None = None,
-        sparsity_type: str = "unstructured",
-        count_padding: bool = False,
-        blocksize: int = 128,
-        percdamp: float = 0.01,
-        targets: list[str] | None = None,
-        ignore: list[str] | None = None,
-        layer_sparsity: list[float] | None = None,
-        owl: bool = False,
-        owl_m: float = 5.0,
-        owl_lambda: float = 0.08,
-    ) -> None:
-        super().__init__(
-            sparsity_ratio, sparsity_type, count_padding, targets, ignore, layer_sparsity, owl, owl_m, owl_lambda
-        )
-        if blocksize <= 0:
-            raise ValueError(f"--blocksize must be a positive integer, got {blocksize}")
-        if not 0 <= percdamp:
-            raise ValueError(f"--percdamp must be >= 0, got {percdamp}")
+    def __init__(self, *args: Any, blocksize: int = 128, percdamp: float = 0.01, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if isinstance(blocksize, bool) or not isinstance(blocksize, int) or not 0 < blocksize <= 2**20:
+            raise OptionError("blocksize", f"must be a positive integer, got {blocksize!r}", "e.g. 128")
+        if isinstance(percdamp, bool) or not isinstance(percdamp, (int, float)) or not 0 <= percdamp < math.inf:
+            raise OptionError("percdamp", f"must be a finite number >= 0, got {percdamp!r}", "e.g. 0.01")
         self.blocksize = blocksize
         self.percdamp = percdamp
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+import re
 import sys
 from argparse import ArgumentError
 from collections.abc import Callable
@@ -17,15 +18,23 @@ from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
 from calibprune.callbacks.progress import BlockBatchProgress
+from calibprune.callbacks.registry import parameters_of
 from calibprune.callbacks.run_config import RunConfig
 from calibprune.callbacks.tensorboard import PruningInspector
 from calibprune.command_line.checks import check_config, check_raw_args
-from calibprune.command_line.errors import describe_error, one_line_error, typeable_flag
-from calibprune.command_line.flags import SHORT_FLAGS, apply_short_flags, expand_shorthands, pruning_methods
+from calibprune.command_line.errors import describe_error, one_line_error, option_error
+from calibprune.command_line.flags import (
+    CONFIG_SUFFIXES,
+    SHORT_FLAGS,
+    apply_short_flags,
+    expand_shorthands,
+    pruning_methods,
+)
 from calibprune.command_line.jobs import CalibpruneTrainer
+from calibprune.command_line.option_names import OptionNames
 from calibprune.console import StageProgressBar
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.loggers import discard_run, run_logger
 from calibprune.prune.checks import check_model_path
@@ -192,7 +201,38 @@ def run_cli(args: list[str] | None = None) -> CalibpruneCLI:
 
 
 def error_line(err: BaseException, args: list[str] | None = None) -> str:
-    """The one line a user error is reported with: the option as the user can type it and what it accepts."""
-    choices = {"method": [cls.__name__ for cls in pruning_methods().values()]}
-    subcommand = next((arg for arg in args or sys.argv[1:] if arg in SUBCOMMANDS), None)
-    return typeable_flag(one_line_error(describe_error(err), choices), OPTIONS.get(subcommand or "", set()))
+    """The one line a user error is reported with: the option as the user typed it and what it accepts."""
+    typed = list(sys.argv[1:] if args is None else args)
+    subcommand = next((arg for arg in typed if arg in SUBCOMMANDS), None) or ""
+    methods = pruning_methods().values()
+    names = OptionNames(
+        OPTIONS.get(subcommand, set()),
+        typed,
+        {flag.name: flag.targets for flag in SHORT_FLAGS.get(subcommand, [])},
+        parameters_of(methods),
+    )
+    found = option_error(err)
+    if found is not None:
+        return names.line(found)
+    message = str(err)
+    unknown = _UNKNOWN_KEY.search(message) or _UNRECOGNIZED.search(message)
+    if unknown is not None:
+        typed_flag = f"--{unknown.group(1)}" in names.typed
+        where = None if typed_flag or unknown.re is _UNRECOGNIZED else _config_flag(typed)
+        return names.unknown(unknown.group(1), subcommand, where)
+    choices = {"method": [cls.__name__ for cls in methods]}
+    return names.rename_leading(one_line_error(describe_error(err), choices))
+
+
+_UNKNOWN_KEY = re.compile(r"does not accept option '([\w.]+)'")
+_UNRECOGNIZED = re.compile(r"unrecognized arguments: --([\w.]+)")
+
+
+def _config_flag(typed: list[str]) -> str:
+    """The flag that gave a config file (``--config``, ``--model``...): where an unknown key came from."""
+    for index, arg in enumerate(typed):
+        key, eq, value = arg.partition("=")
+        value = value if eq else (typed[index + 1] if index + 1 < len(typed) else "")
+        if key.startswith("--") and value.lower().endswith(CONFIG_SUFFIXES):
+            return key
+    return "--config"

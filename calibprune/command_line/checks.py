@@ -15,6 +15,7 @@ from jsonargparse import Namespace
 
 from calibprune.command_line.flags import CONFIG_SUFFIXES
 from calibprune.command_line.input_checks import check_prune_inputs
+from calibprune.errors import OptionError
 from calibprune.modeling.config_file import read_model_config
 
 _CONFIG_FLAGS = ("--config", "--model", "--data", "--method", "--trainer")
@@ -59,7 +60,7 @@ def check_config_file(flag: str, value: str) -> None:
         what = "is a folder" if path.is_dir() else "does not exist"
         raise FileNotFoundError(f"{flag}: config file {value!r} {what}; accepted: a YAML or JSON file")
     try:
-        yaml.safe_load(path.read_text(encoding="utf-8"))
+        yaml.load(path.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark is not None else "unknown position"
@@ -68,6 +69,21 @@ def check_config_file(flag: str, value: str) -> None:
         ) from None
     except (yaml.YAMLError, UnicodeDecodeError) as err:
         raise ValueError(f"{flag}: {value}: {type(err).__name__}: {err}; accepted: a YAML or JSON file") from None
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (plain YAML keeps the last silently)."""
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
+        seen: set = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"key {key!r} is given twice in one mapping", key_node.start_mark
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def check_config(subcommand: str, config: Namespace) -> None:
@@ -85,17 +101,22 @@ def check_config(subcommand: str, config: Namespace) -> None:
 
     dtype = (config.get("model") or Namespace()).get("dtype")
     if dtype is not None and dtype != AUTO_DTYPE and dtype not in DTYPES:
-        raise ValueError(f"--model.dtype must be one of {', '.join(DTYPES)} or {AUTO_DTYPE}, got {dtype!r}")
+        raise OptionError("model.dtype", f"must be one of {', '.join(DTYPES)} or {AUTO_DTYPE}, got {dtype!r}")
     data = config.get("data") or Namespace()
+    _check_seeds(config, data)
     if subcommand == "prune":
         _check_prune(config, data)
     elif subcommand == "evaluate":
         _check_evaluate(config, data)
 
 
-def _flag(config: Namespace, short: str, nested: str) -> str:
-    """The flag as the user wrote it: the short one when it was given, else the nested one."""
-    return f"--{short}" if config.get(short) is not None else f"--{nested}"
+def _check_seeds(config: Namespace, data: Namespace) -> None:
+    from calibprune.datamodules.calibration import check_seed
+
+    if data.get("seed") is not None:
+        check_seed("data.seed", data.seed)
+    if config.get("seed_everything") not in (None, True, False):
+        check_seed("seed_everything", config.seed_everything)
 
 
 def _check_prune(config: Namespace, data: Namespace) -> None:
@@ -104,29 +125,35 @@ def _check_prune(config: Namespace, data: Namespace) -> None:
 
     calibration = data.get("calibration")
     if calibration is not None and len(calibration) == 0:
-        raise ValueError(
-            f"{_flag(config, 'calibration', 'data.calibration')}: empty list; accepted: one or more "
-            "sources, e.g. '[c4]', '[self]', '[tokens.pt]' (leave it out for the default, self)"
+        raise OptionError(
+            "data.calibration",
+            "empty list",
+            "one or more sources, e.g. '[c4]', '[self]', '[tokens.pt]' (leave it out for the default, self)",
         )
     tasks = config.get("tasks")
     if tasks is not None and len(tasks) == 0:
-        raise ValueError(
-            "--tasks: empty list; accepted: perplexity corpora and tasks, e.g. '[wikitext, boolq]' "
-            "(leave it out to evaluate nothing)"
+        raise OptionError(
+            "tasks",
+            "empty list",
+            "perplexity corpora and tasks, e.g. '[wikitext, boolq]' (leave it out to evaluate nothing)",
         )
+    if config.get("save_model") is not None and not str(config.save_model).strip():
+        raise OptionError("save_model", "empty path", "a folder path, e.g. pruned/model (leave it out: not saved)")
     if config.get("save_model"):
         check_save_path(config.save_model, bool(config.get("overwrite")))
     check_output_path(config.get("output"))
     if config.get("output") and not tasks:
-        raise ValueError("--output: prune writes the results of --tasks; pass --tasks too (e.g. '[wikitext]')")
+        raise OptionError(
+            "output", "prune writes the results of tasks", "pass tasks too (e.g. '[wikitext]')", mentions=("tasks",)
+        )
     model_config = local_model_config(config.model.model) or {}
     context = model_config.get("max_position_embeddings")
-    for flag, seqlen in (
-        (_flag(config, "seqlen", "data.seqlen"), data.get("seqlen")),
-        ("--eval_seqlen", config.get("eval_seqlen") if tasks else None),
+    for name, seqlen in (
+        ("data.seqlen", data.get("seqlen")),
+        ("eval_seqlen", config.get("eval_seqlen") if tasks else None),
     ):
         if context and isinstance(seqlen, int) and seqlen > context:
-            raise ValueError(f"{flag} {seqlen} exceeds the model's context of {context} tokens")
+            raise OptionError(name, f"{seqlen} exceeds the model's context of {context} tokens", f"1 to {context}")
     check_prune_inputs(config)
 
 
@@ -136,26 +163,22 @@ def _check_evaluate(config: Namespace, data: Namespace) -> None:
 
     tasks = data.get("tasks")
     if tasks is not None and len(tasks) == 0:
-        raise ValueError(
-            f"{_flag(config, 'tasks', 'data.tasks')}: empty list; accepted: perplexity corpora and "
-            "tasks, e.g. '[wikitext, boolq]'"
-        )
+        raise OptionError("data.tasks", "empty list", "perplexity corpora and tasks, e.g. '[wikitext, boolq]'")
     if data.get("rationale"):
         with_rationale = [name for name, cls in TASKS.items() if cls().has_rationale and cls().kind == "arithmetic"]
         without = [name for name in tasks or ["wikitext"] if name not in with_rationale]
         if without:
-            raise ValueError(
-                f"--data.rationale true: {', '.join(without)} cannot use rationales; accepted: "
-                f"arithmetic tasks with rationales ({', '.join(with_rationale)})"
+            raise OptionError(
+                "data.rationale",
+                f"{', '.join(without)} cannot use rationales",
+                f"arithmetic tasks with rationales ({', '.join(with_rationale)})",
             )
     check_output_path(config.get("output"))
     model_config = local_model_config(config.model.model)
     context = (model_config or {}).get("max_position_embeddings")
     seqlen = data.get("seqlen")
     if context and isinstance(seqlen, int) and seqlen > context:
-        raise ValueError(
-            f"{_flag(config, 'seqlen', 'data.seqlen')} {seqlen} exceeds the model's context of {context} tokens"
-        )
+        raise OptionError("data.seqlen", f"{seqlen} exceeds the model's context of {context} tokens", f"2 to {context}")
 
 
 def local_model_config(name_or_path: str) -> dict[str, Any] | None:

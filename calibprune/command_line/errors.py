@@ -2,14 +2,70 @@
 
 from __future__ import annotations
 
-import inspect
+import importlib
 import re
 
-from calibprune.command_line.flags import pruning_methods
+from calibprune.callbacks.registry import parameters_of, pruning_methods
+from calibprune.errors import OptionError
 
 _OWN_MESSAGE = re.compile(r"^\s*-?\s*(--\S.*)$")
 _PARSER_KEY = re.compile(r'Parser key "([^"]+)"')
 _BULLET = re.compile(r"^\s*-\s+(.*)$")
+_METHOD_CLASS = re.compile(r"Problem with given class_path '([\w.]+)'")
+_NOT_ACCEPTED = re.compile(r"^\s*Option '([\w.]+)' is not accepted")
+_EXPECTED = re.compile(r"Expected a <class '(\w+)'>\. Got value: (.*)$")
+
+
+def option_error(err: BaseException) -> OptionError | None:
+    """The :class:`OptionError` behind ``err`` (itself, or what it was raised from), or ``None``."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, OptionError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
+def method_option_error(lines: list[str]) -> str | None:
+    """The line for a ``--method.*`` option the chosen class refused at parsing: unknown key, or wrong type.
+
+    jsonargparse reports both as the whole ``--method`` failing ("invalid value; accepted: Magnitude, ..."); the
+    class it tried and the option it refused are in its nested lines.
+    """
+    text = "\n".join(lines)
+    chosen = _METHOD_CLASS.search(text)
+    if chosen is None:
+        return None
+    name = chosen.group(1).rpartition(".")[2]
+    after = lines[next(i for i, line in enumerate(lines) if _METHOD_CLASS.search(line)) + 1 :]
+    for index, line in enumerate(after[:3]):
+        unknown = _NOT_ACCEPTED.match(line)
+        if unknown:
+            accepted = ", ".join(sorted(_parameters(chosen.group(1))))
+            return f"--method.{unknown.group(1)}: not an option of {name}; accepted: {accepted}"
+        key = _PARSER_KEY.search(line)
+        if key and index + 1 < len(after):
+            detail = after[index + 1].strip()
+            expected = _EXPECTED.search(detail)
+            if expected:
+                kind = {"float": "a finite number", "int": "an integer", "bool": "true or false"}.get(expected.group(1))
+                detail = f"expected {kind or expected.group(1)}, got {expected.group(2).strip()}"
+            return f"--method.{key.group(1)}: {detail} ({name})"
+    return None
+
+
+def _parameters(class_path: str) -> set[str]:
+    """The options a pruning method class takes (its own and its bases')."""
+    found = {cls for cls in pruning_methods().values() if f"{cls.__module__}.{cls.__name__}" == class_path}
+    if not found:
+        module_name, _, class_name = class_path.rpartition(".")
+        try:
+            found = {getattr(importlib.import_module(module_name), class_name)}
+        except (ImportError, AttributeError, ValueError):
+            return set()
+    return parameters_of(found)
 
 
 def one_line_error(message: str, choices: dict[str, list[str]] | None = None) -> str:
@@ -27,6 +83,10 @@ def one_line_error(message: str, choices: dict[str, list[str]] | None = None) ->
         if own:  # calibprune's own messages start with the flag they are about
             return own.group(1).strip()
     key = _PARSER_KEY.search(lines[0])
+    if key and key.group(1) == "method":
+        described = method_option_error(lines)
+        if described is not None:
+            return described
     if key:
         name = key.group(1)
         accepted = (choices or {}).get(name)
@@ -60,32 +120,3 @@ def describe_error(err: BaseException) -> str:
     if "LinAlgError" in names and not str(err).startswith("--"):
         return f"--method.percdamp: {err}; accepted: a larger damping (default 0.01)"
     return str(err)
-
-
-_LEADING_FLAG = re.compile(r"^--([A-Za-z_][\w]*)(?![\w.])")
-
-
-def typeable_flag(message: str, options: set[str]) -> str:
-    """Name the message's leading flag as the user can type it: ``--batch_size`` becomes ``--data.batch_size``.
-
-    Classes report their own argument names; when such a name is no option of the subcommand, the nested
-    option of that name is used (``--method.<name>`` for a pruning method's arguments).
-
-    Args:
-        message: a one-line error starting with a flag.
-        options: every option string of the subcommand (empty: the message is returned as it is).
-    """
-    match = _LEADING_FLAG.match(message)
-    if match is None or not options or f"--{match.group(1)}" in options:
-        return message
-    name = match.group(1)
-    nested = sorted(option for option in options if option.count(".") == 1 and option.endswith(f".{name}"))
-    if nested:
-        return nested[0] + message[match.end() :]
-    if "--method" in options and name in _method_arguments():
-        return f"--method.{name}" + message[match.end() :]
-    return message
-
-
-def _method_arguments() -> set[str]:
-    return {name for cls in pruning_methods().values() for name in inspect.signature(cls.__init__).parameters}

@@ -8,13 +8,14 @@ Nested options stay the canonical form of shipped configs.
 
 from __future__ import annotations
 
-import inspect
 from dataclasses import dataclass
 from typing import Any
 
 from jsonargparse import Namespace
 
 from calibprune.callbacks.base import PruningMethod
+from calibprune.callbacks.registry import parameters_of, pruning_methods
+from calibprune.errors import OptionError
 
 CONFIG_SUFFIXES = (".yaml", ".yml", ".json")
 
@@ -120,36 +121,22 @@ SHORT_FLAGS: dict[str, list[ShortFlag]] = {
 }
 
 
-def pruning_methods() -> dict[str, type[PruningMethod]]:
-    """Every pruning method shipped with calibprune, by lower-case class name (``wanda``, ``sparsegpt``, ``magnitude``).
-
-    A method of another package is chosen by class path: ``--method my_package.MyMethod``.
-    """
-    found, stack = {}, list(PruningMethod.__subclasses__())
-    while stack:
-        cls = stack.pop()
-        stack.extend(cls.__subclasses__())
-        if not inspect.isabstract(cls) and cls.__module__.startswith("calibprune."):
-            found[cls.__name__.lower()] = cls
-    return dict(sorted(found.items()))
-
-
-def method_class(name: str, flag: str = "--prune_method") -> type[PruningMethod]:
+def method_class(name: str) -> type[PruningMethod]:
     """The pruning method called ``name`` in any case.
 
     Raises:
-        ValueError: naming ``flag`` and the accepted methods.
+        OptionError: naming ``prune_method`` and the accepted methods.
     """
     methods = pruning_methods()
     if name.lower() not in methods:
-        raise ValueError(f"{flag}: unknown method {name!r}; accepted: {', '.join(methods)}")
+        raise OptionError("prune_method", f"unknown method {name!r}", ", ".join(methods))
     return methods[name.lower()]
 
 
 def _method_config(name: str, current: Namespace | None) -> Namespace:
     """A ``method`` config for class ``name`` keeping the current options the new class also takes."""
     cls = method_class(name)
-    accepted = inspect.signature(cls.__init__).parameters
+    accepted = parameters_of([cls])
     kept = {k: v for k, v in (current.get("init_args") or Namespace()).items() if k in accepted} if current else {}
     return Namespace(class_path=f"{cls.__module__}.{cls.__name__}", init_args=Namespace(**kept))
 

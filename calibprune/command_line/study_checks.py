@@ -5,15 +5,10 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Any
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
-from calibprune.evaluation.options import renamed_flags
+from calibprune.errors import OptionError
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.study.preflight import check_grid
 from calibprune.study.spec import StudySpec
-
-_EVALUATION_FLAGS = {
-    f"--{name}": f"--evaluation.{name}"
-    for name in ("tasks", "seqlen", "batch_size", "limit", "num_fewshot", "max_new_tokens")
-}
 
 
 def check_study(spec: StudySpec) -> None:
@@ -55,8 +50,10 @@ def check_study(spec: StudySpec) -> None:
         raise ValueError(f"--grid.methods lists {repeated} twice; accepted: distinct methods")
     check_grid(spec)
     evaluation = spec.evaluation
-    with renamed_flags(_EVALUATION_FLAGS):
+    try:
         EvaluationDataModule.from_options(list(evaluation.tasks), evaluation.options(spec.data_dir))
+    except OptionError as err:
+        raise err.within("evaluation") from None
     unknown = sorted(set(evaluation.limits) - set(evaluation.tasks))
     if unknown:
         raise ValueError(

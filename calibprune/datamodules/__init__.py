@@ -1,4 +1,4 @@
-"""LightningDataModules for the calibration stream (and, later, evaluation)."""
+"""LightningDataModule of the calibration stream (the evaluation stream is `calibprune.evaluation.datamodule`)."""
 
 from calibprune.datamodules.calibration import CalibrationDataModule
 from calibprune.datamodules.preview import describe_samples

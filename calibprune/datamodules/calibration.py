@@ -16,6 +16,7 @@ from calibprune.datamodules.preview import describe_samples
 from calibprune.datamodules.samples import CalibrationSamples, check_export
 from calibprune.datamodules.sources import SourceContext, SourceOptions, build_source
 from calibprune.datamodules.sources.task import TaskSource
+from calibprune.errors import OptionError
 from calibprune.tasks import TASKS
 
 log = logging.getLogger(__name__)
@@ -103,20 +104,10 @@ class CalibrationDataModule(pl.LightningDataModule):
         if isinstance(calibration, str):
             calibration = [calibration]
         self.calibration = list(calibration) if calibration else ["self"]
-        for name, value in (("--nsamples", nsamples), ("--seqlen", seqlen), ("--batch_size", batch_size)):
-            if not isinstance(value, int) or value <= 0:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
-        if weights is not None and (len(weights) != len(self.calibration) or min(weights) < 0 or sum(weights) <= 0):
-            raise ValueError(
-                f"--weights needs one non-negative weight per --calibration source ({len(self.calibration)}), "
-                f"not all zero; got {weights}"
-            )
-        check_weights(weights, len(self.calibration))  # NaN and inf pass the comparisons above
+        check_weights(weights, len(self.calibration))
         check_budget(nsamples, seqlen)
-        if data_seqlen is not None and data_seqlen > seqlen:
-            raise ValueError(f"--data_seqlen {data_seqlen} exceeds --seqlen {seqlen}")
-        if show_samples < 0:
-            raise ValueError(f"--show_samples must be >= 0, got {show_samples}")
+        _check_sizes(batch_size, seqlen, data_seqlen, show_samples)
+        check_seed("seed", seed)
         self.weights = list(weights) if weights is not None else [1.0] * len(self.calibration)
         self.nsamples, self.seqlen, self.batch_size, self.seed = nsamples, seqlen, batch_size, seed
         self.data_dir, self.export_calibration, self.show_samples = data_dir, export_calibration, show_samples
@@ -127,9 +118,14 @@ class CalibrationDataModule(pl.LightningDataModule):
         )
         self.sources = [build_source(spec, self.options) for spec in self.calibration]
         if not self.options.is_default_layout and not any(isinstance(s, TaskSource) for s in self.sources):
-            raise ValueError(
-                "--format/--num_incontext/--num_cot_steps/--per_example_bos apply to task sources "
-                f"({', '.join(TASKS)}), not to {', '.join(self.calibration)}"
+            options = self.options
+            given = (("num_incontext", options.num_incontext), ("num_cot_steps", options.num_cot_steps))
+            given += (("per_example_bos", options.per_example_bos or None), ("format", options.format))
+            name = next(name for name, value in given if value is not None)
+            raise OptionError(
+                name,
+                f"applies to task sources, not to {', '.join(self.calibration)}",
+                f"a task source ({', '.join(TASKS)}), or leave it out",
             )
         self.context: SourceContext | None = None
         self.samples: CalibrationSamples | None = None
@@ -137,7 +133,9 @@ class CalibrationDataModule(pl.LightningDataModule):
     def connect(self, tokenizer: Any, model: Any = None, max_length: int | None = None) -> None:
         """Link the late-bound tokenizer and model (and check ``seqlen`` against the model's context)."""
         if max_length is not None and self.seqlen > max_length:
-            raise ValueError(f"--seqlen {self.seqlen} exceeds the model's context of {max_length} tokens")
+            raise OptionError(
+                "seqlen", f"{self.seqlen} exceeds the model's context of {max_length} tokens", f"1 to {max_length}"
+            )
         self.context = SourceContext(tokenizer=tokenizer, seqlen=self.seqlen, data_dir=self.data_dir, model=model)
 
     def check_sources(self, vocab_size: int | None = None) -> None:
@@ -204,3 +202,23 @@ class CalibrationDataModule(pl.LightningDataModule):
         ids, mask = batch["input_ids"], batch["attention_mask"]
         token_bytes = ids.numpy().tobytes() + mask.numpy().tobytes()
         return {**batch, "padded": not bool(mask.all()), "token_bytes": token_bytes}
+
+
+def _check_sizes(batch_size: int, seqlen: int, data_seqlen: int | None, show_samples: int) -> None:
+    """Refuse sizes that cannot work (each error names its parameter)."""
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size <= 0:
+        raise OptionError("batch_size", f"must be a positive integer, got {batch_size!r}")
+    if data_seqlen is not None and data_seqlen > seqlen:
+        raise OptionError("data_seqlen", f"{data_seqlen} exceeds seqlen {seqlen}", mentions=("seqlen",))
+    if isinstance(show_samples, bool) or not isinstance(show_samples, int) or show_samples < 0:
+        raise OptionError("show_samples", f"must be an integer >= 0, got {show_samples!r}")
+
+
+def check_seed(name: str, seed: Any) -> None:
+    """Refuse a seed the random generators cannot take (numpy's: an integer in [0, 2**32 - 1]).
+
+    Raises:
+        OptionError: naming ``name``.
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**32:
+        raise OptionError(name, f"must be an integer in [0, 2**32 - 1], got {seed!r}", "e.g. 0, 1, 2")

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 
 import torch
 
+from calibprune.errors import OptionError
+
 
 def outlier_ratio(scores: Sequence[torch.Tensor], m: float) -> float:
     """``D_l``: the fraction of a block's scores (all its matrices together) greater than ``m`` times their mean."""
@@ -28,7 +30,7 @@ def owl_sparsities(outlier_ratios: Sequence[float], target: float, lam: float) -
     """Each block's sparsity from its outlier ratio: mean exactly ``target``, spread ``2 * lam``.
 
     Raises:
-        ValueError: when a block's sparsity would leave [0, 1) (``--method.owl_lambda`` too large).
+        OptionError: naming ``owl_lambda``, when a block's sparsity would leave [0, 1) (it is too large).
     """
     ratios = torch.tensor(list(outlier_ratios), dtype=torch.float64)
     low, high = float(ratios.min()), float(ratios.max())
@@ -37,8 +39,11 @@ def owl_sparsities(outlier_ratios: Sequence[float], target: float, lam: float) -
     spread = (ratios - low) * (2.0 * lam / (high - low))
     sparsities = float(target) - (spread - spread.mean())
     if float(sparsities.min()) < 0 or float(sparsities.max()) >= 1:
-        raise ValueError(
-            f"--method.owl_lambda {lam:g}: block sparsities {float(sparsities.min()):.3f} to "
-            f"{float(sparsities.max()):.3f} leave [0, 1) around the target {target:g}; lower it"
+        raise OptionError(
+            "owl_lambda",
+            f"{lam:g} gives block sparsities {float(sparsities.min()):.3f} to {float(sparsities.max()):.3f}, "
+            f"outside [0, 1) around the target {target:g}",
+            "a lower owl_lambda",
+            mentions=("owl_lambda",),
         )
     return sparsities.tolist()

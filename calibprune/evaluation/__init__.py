@@ -2,7 +2,7 @@
 
 Entry points: :func:`calibprune.evaluation.api.evaluate_model` (a model in memory, many tasks) and
 :class:`calibprune.evaluation.module.EvaluationModule` with
-:class:`calibprune.datamodules.evaluation.EvaluationDataModule` on Lightning's test loop. This package
+:class:`calibprune.evaluation.datamodule.EvaluationDataModule` on Lightning's test loop. This package
 imports neither, so that the datamodule can import its pure parts without a cycle.
 """
 

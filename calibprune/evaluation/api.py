@@ -9,17 +9,14 @@ from typing import Any
 from lightning.pytorch import Trainer
 from torch import nn
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.cache import ResultCache, weights_fingerprint
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.harness import HARNESS_PREFIX, evaluate_harness
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.evaluation.options import DEFAULT_WINDOW, EvaluationOptions
 from calibprune.evaluation.results import TaskResult
 
 log = logging.getLogger(__name__)
-
-# The nine downstream tasks of the study's accuracy tables.
-STUDY_TASKS = ("gsm8k", "svamp", "mawps", "esnli", "anli_r1", "anli_r3", "commonsense_qa", "race", "winogrande")
 
 
 def run_evaluation(

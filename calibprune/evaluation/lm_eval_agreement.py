@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.requests import few_shot_prompts, task_examples
 from calibprune.evaluation.scorers import ArithmeticScorer, ChoiceScorer
 from calibprune.evaluation.scorers.arithmetic import ARITHMETIC_STOPS

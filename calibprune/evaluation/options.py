@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import re
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, replace
+
+from calibprune.errors import OptionError
 
 DEFAULT_WINDOW = 2048  # tokens per perplexity window, unless the model's context is shorter
 
@@ -19,8 +18,8 @@ def default_window(max_length: int | None) -> int:
 class EvaluationOptions:
     """How every task is evaluated: perplexity window, batches, items, exemplars, generation, local data.
 
-    The options are checked when built; an error names the option as ``--seqlen``, ``--limit``... (callers with
-    other flag names rename them with :func:`renamed_flags`).
+    The options are checked when built: an :class:`~calibprune.errors.OptionError` names the attribute
+    (``seqlen``, ``limit``...); callers that call it otherwise rename it (``prune``'s ``eval_limit``).
 
     Attributes:
         seqlen: tokens per perplexity window (non-overlapping, incomplete tail dropped); default 2048, or the
@@ -49,17 +48,17 @@ class EvaluationOptions:
     shared_exemplars: bool = False
 
     def __post_init__(self) -> None:
-        for flag, value, low in (
-            ("--seqlen", self.seqlen, 2),
-            ("--batch_size", self.batch_size, 1),
-            ("--limit", self.limit, 1),
-            ("--num_fewshot", self.num_fewshot, 0),
-            ("--max_new_tokens", self.max_new_tokens, 1),
+        for name, value, low in (
+            ("seqlen", self.seqlen, 2),
+            ("batch_size", self.batch_size, 1),
+            ("limit", self.limit, 1),
+            ("num_fewshot", self.num_fewshot, 0),
+            ("max_new_tokens", self.max_new_tokens, 1),
         ):
-            if value is not None and (not isinstance(value, int) or value < low):
-                raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < low):
+                raise OptionError(name, f"must be an integer >= {low}, got {value!r}")
         if not isinstance(self.shared_exemplars, bool):
-            raise ValueError(f"--shared_exemplars must be true or false, got {self.shared_exemplars!r}")
+            raise OptionError("shared_exemplars", f"must be true or false, got {self.shared_exemplars!r}")
 
     def fit_window(self, max_length: int | None) -> EvaluationOptions:
         """These options with the default perplexity window filled in once the model's context is known."""
@@ -69,19 +68,3 @@ class EvaluationOptions:
         """The evaluation line of the summary: tasks, perplexity window, limit."""
         limit = f", first {self.limit} items" if self.limit else ""
         return f"{', '.join(tasks)}; perplexity window {self.seqlen} tokens{limit}"
-
-
-@contextmanager
-def renamed_flags(names: dict[str, str]) -> Iterator[None]:
-    """Re-raise a ``ValueError`` that starts with a flag of ``names`` under the flag the user knows.
-
-    E.g. ``prune --eval_limit 0``: the evaluation datamodule says ``--limit``, the user typed ``--eval_limit``.
-    """
-    try:
-        yield
-    except ValueError as err:
-        message = str(err)
-        for old, new in names.items():
-            if re.match(rf"{re.escape(old)}(?![\w.])", message):
-                raise ValueError(new + message[len(old) :]) from None
-        raise

@@ -8,14 +8,15 @@ import torch
 from lightning.pytorch import Trainer
 
 from calibprune.console import StageProgressBar
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.errors import OptionError
 from calibprune.evaluation.api import evaluate_model
 from calibprune.evaluation.cache import ResultCache, path_fingerprint
-from calibprune.evaluation.options import EvaluationOptions, renamed_flags
+from calibprune.evaluation.datamodule import EvaluationDataModule
+from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.results import TaskResult
 
-# ``prune``'s names of the evaluation options (the evaluation datamodule's errors say ``--limit``...).
-EVAL_FLAGS = {"--limit": "--eval_limit", "--seqlen": "--eval_seqlen", "--batch_size": "--eval_batch_size"}
+# ``prune``'s names of the evaluation options (the evaluation datamodule's errors name ``limit``...).
+EVAL_PARAMETERS = {"limit": "eval_limit", "seqlen": "eval_seqlen", "batch_size": "eval_batch_size"}
 
 
 class DenseVsPruned:
@@ -28,7 +29,7 @@ class DenseVsPruned:
         options: how they are evaluated (``seqlen`` ``None``: 2048, or the model's context if shorter).
         cache: where the dense model's results are looked up and stored (``None``: the default cache folder).
         device: where the model is evaluated (the pruning trainer's device; default: where the model is).
-        flags: names of the options in error messages, e.g. ``{"--limit": "--eval_limit"}``.
+        names: the caller's names of the evaluation options, for its errors, e.g. ``{"limit": "eval_limit"}``.
     """
 
     def __init__(
@@ -37,12 +38,14 @@ class DenseVsPruned:
         options: EvaluationOptions | None = None,
         cache: ResultCache | None = None,
         device: torch.device | None = None,
-        flags: dict[str, str] | None = None,
+        names: dict[str, str] | None = None,
     ) -> None:
         self.tasks = list(tasks)
-        self.flags = dict(flags or {})
-        with renamed_flags(self.flags):
+        self.names = dict(names or {})
+        try:
             self._datamodule = EvaluationDataModule.from_options(self.tasks, options or EvaluationOptions())
+        except OptionError as err:
+            raise renamed(err, self.names) from None
         self.cache = cache or ResultCache()
         self.device = device
 
@@ -53,8 +56,10 @@ class DenseVsPruned:
 
     def fit_window(self, max_length: int | None) -> None:
         """Fix the perplexity window once the model's context is known (the default, or a check of ``seqlen``)."""
-        with renamed_flags(self.flags):
+        try:
             self._datamodule.connect(None, max_length)
+        except OptionError as err:
+            raise renamed(err, self.names) from None
 
     def settings(self, task: str) -> dict[str, Any]:
         """Every option the results of ``task`` depend on."""
@@ -94,3 +99,8 @@ def _trainer(device: torch.device, progress: bool) -> Trainer:
         enable_progress_bar=progress,
         callbacks=[StageProgressBar()] if progress else None,
     )
+
+
+def renamed(err: OptionError, names: dict[str, str]) -> OptionError:
+    """``err`` about the caller's name of its parameter (``limit`` is ``prune``'s ``eval_limit``)."""
+    return err.renamed(names[err.parameter]) if err.parameter in names else err

@@ -10,14 +10,15 @@ from torch.utils.data import DataLoader
 
 from calibprune.callbacks.base import find_pruning_method
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.errors import OptionError
 from calibprune.evaluation.api import run_evaluation
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
-from calibprune.evaluation.options import EvaluationOptions, renamed_flags
+from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.results import TaskResult
 from calibprune.modeling.plan import PruningPlan
 from calibprune.prune.checks import check_causal_lm, check_prune_options
-from calibprune.prune.comparison import EVAL_FLAGS, DenseVsPruned
+from calibprune.prune.comparison import EVAL_PARAMETERS, DenseVsPruned, renamed
 from calibprune.prune.module import PruningModule
 from calibprune.prune.report import sparsity_report
 from calibprune.prune.results_file import calibration_entry, check_output_path, model_entry, write_results
@@ -158,9 +159,11 @@ class PruningTrainer(Trainer):
                 "and run `calibprune evaluate --model DIR` instead"
             )
         data_dir = datamodule.data_dir if datamodule is not None else None
-        with renamed_flags(EVAL_FLAGS):
+        try:
             options = EvaluationOptions(seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir)
-        return DenseVsPruned(tasks, options, device=self.strategy.root_device, flags=EVAL_FLAGS)
+        except OptionError as err:
+            raise renamed(err, EVAL_PARAMETERS) from None
+        return DenseVsPruned(tasks, options, device=self.strategy.root_device, names=EVAL_PARAMETERS)
 
     def evaluate(
         self, model: EvaluationModule, datamodule: EvaluationDataModule, output: str | None = None

@@ -27,7 +27,9 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
+from calibprune.callbacks.registry import method_names, pruning_methods
 from calibprune.engine.sparsity import resolve_pattern
+from calibprune.errors import OptionError
 from calibprune.evaluation.options import DEFAULT_WINDOW, EvaluationOptions
 from calibprune.modeling.loading import EMBEDDED_MODEL
 
@@ -89,11 +91,11 @@ class MethodEntry:
 
     def build(self) -> Any:
         """A fresh instance of the pruning-method callback."""
-        module_name, _, class_name = self.method.rpartition(".")
-        module = importlib.import_module(module_name or "calibprune.callbacks")
-        cls = getattr(module, class_name, None)
+        cls = pruning_methods().get(self.method.lower()) if "." not in self.method else _imported(self.method)
         if cls is None:
-            raise ValueError(f"grid.methods: unknown method {self.method!r}; use Wanda, SparseGPT, Magnitude or a path")
+            raise OptionError(
+                "method", f"unknown method {self.method!r}", f"{method_names()} or the import path of a PruningMethod"
+            )
         return cls(sparsity_ratio=self.sparsity_ratio, sparsity_type=self.sparsity_type, **self.options)
 
 
@@ -271,9 +273,9 @@ class StudySpec:
     def validate(self) -> StudySpec:
         """Check the grid is not empty and its values are usable; return ``self``."""
         grid = self.grid
-        methods = [method.build() for method in grid.methods]  # unknown methods and bad sparsities fail here
+        methods = [_built(method) for method in grid.methods]  # unknown methods and bad sparsities fail here
         if not grid.calibration and any(method.needs_calibration for method in methods):
-            raise ValueError("grid.calibration: at least one calibration set is needed")
+            raise OptionError("grid.calibration", "at least one calibration set is needed")
         for flag, values in (
             ("grid.methods", grid.methods),
             ("grid.nsamples", grid.nsamples),
@@ -281,30 +283,46 @@ class StudySpec:
             ("grid.seeds", grid.seeds),
         ):
             if not values:
-                raise ValueError(f"{flag}: at least one value is needed")
+                raise OptionError(flag, "at least one value is needed")
         for flag, values in (("grid.nsamples", grid.nsamples), ("grid.seqlen", grid.seqlen)):
             if any(not isinstance(v, int) or v <= 0 for v in values):
-                raise ValueError(f"{flag}: positive integers expected, got {values}")
+                raise OptionError(flag, f"positive integers expected, got {values}")
         for entry in grid.calibration:
             if not entry.sources:
-                raise ValueError(f"grid.calibration: an entry has no sources ({entry})")
+                raise OptionError("grid.calibration", f"an entry has no sources ({entry})")
         labels = [(m.label, c.label) for m in grid.methods for c in grid.calibration or [CalibrationEntry()]]
         if len(set(labels)) != len(labels):
-            raise ValueError("grid: two methods or calibration sets have the same title; give them distinct names")
+            raise OptionError("grid", "two methods or calibration sets have the same title", "distinct names")
         titles = [entry.label for entry in grid.calibration]
         for method in grid.methods:
             unknown = sorted(set(method.calibration or []) - set(titles))
             if unknown:
-                raise ValueError(f"grid.methods[].calibration: unknown calibration titles {unknown}; titles: {titles}")
+                raise OptionError("grid.methods[].calibration", f"unknown calibration titles {unknown}", f"{titles}")
         for scan in grid.scans:
             if scan.calibration not in titles:
-                raise ValueError(f"grid.scans[].calibration: unknown title {scan.calibration!r}; titles: {titles}")
+                raise OptionError("grid.scans[].calibration", f"unknown title {scan.calibration!r}", f"{titles}")
             methods = [m.label for m in grid.methods]
             if scan.methods is not None and not set(scan.methods) <= set(methods):
-                raise ValueError(f"grid.scans[].methods: unknown method titles {scan.methods}; titles: {methods}")
+                raise OptionError("grid.scans[].methods", f"unknown method titles {scan.methods}", f"{methods}")
             for flag, values in (("nsamples", scan.nsamples), ("seqlen", scan.seqlen), ("seeds", scan.seeds)):
                 if values is not None and (not values or any(not isinstance(v, int) or v < 0 for v in values)):
-                    raise ValueError(f"grid.scans[].{flag}: a non-empty list of integers expected, got {values}")
+                    raise OptionError(f"grid.scans[].{flag}", f"a non-empty list of integers expected, got {values}")
         if not self.evaluation.tasks:
-            raise ValueError("evaluation.tasks: at least one task is needed")
+            raise OptionError("evaluation.tasks", "at least one task is needed")
         return self
+
+
+def _imported(path: str) -> Any:
+    module_name, _, class_name = path.rpartition(".")
+    try:
+        return getattr(importlib.import_module(module_name), class_name, None)
+    except ImportError:
+        return None
+
+
+def _built(method: MethodEntry) -> Any:
+    """``method``'s callback; an error in its options is one of ``grid.methods`` (``grid.methods: Wanda 50%: ...``)."""
+    try:
+        return method.build()
+    except OptionError as err:
+        raise OptionError("grid.methods", f"{method.label}: {err.line(err.parameter)}") from None

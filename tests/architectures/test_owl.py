@@ -97,9 +97,9 @@ def test_bad_owl_options():
         Wanda(layer_sparsity=[0.5], owl=True)
     with pytest.raises(ValueError, match="need unstructured sparsity"):
         Wanda(sparsity_type="2:4", owl=True)
-    with pytest.raises(ValueError, match="--method.layer_sparsity \\(mean 0.5\\) contradicts --sparsity_ratio 0.7"):
-        Wanda(0.7, layer_sparsity=[0.4, 0.6])
-    with pytest.raises(ValueError, match="--sparsity_ratio must be in"):
+    with pytest.raises(ValueError, match="layer_sparsity: \\(mean 0.5\\) contradicts sparsity_ratio 0.7"):
+        Wanda(sparsity_ratio=0.7, layer_sparsity=[0.4, 0.6])
+    with pytest.raises(ValueError, match=r"layer_sparsity: ratio 1 is 1.2; accepted: ratios in \[0, 1\)"):
         Wanda(layer_sparsity=[0.4, 1.2])
 
 

@@ -16,7 +16,7 @@ def test_ratio_defaults_to_half_or_to_n_over_m(method):
 
 @pytest.mark.parametrize(("ratio", "sparsity_type"), [(0.5, "1:4"), (0.7, "2:4"), (0.25, "3:4")])
 def test_an_explicit_contradicting_ratio_is_an_error(ratio, sparsity_type):
-    with pytest.raises(ValueError, match=f"--sparsity_ratio {ratio:g} contradicts --sparsity_type {sparsity_type}"):
+    with pytest.raises(ValueError, match=f"sparsity_ratio: {ratio:g} contradicts sparsity_type {sparsity_type}"):
         Wanda(sparsity_ratio=ratio, sparsity_type=sparsity_type)
 
 
@@ -36,7 +36,7 @@ def test_cli_refuses_half_with_one_in_four(capsys, tmp_path, monkeypatch, tiny_l
     )
     code, _, err = run_cli(capsys, *args)
     assert code == 2
-    assert "--sparsity_ratio 0.5 contradicts --sparsity_type 1:4 (which prunes 0.25)" in err
+    assert "--sparsity_ratio: 0.5 contradicts --sparsity_type 1:4 (which prunes 0.25)" in err
     assert not (tmp_path / "out").exists()
     nested = [a if a != "--sparsity_ratio" else "--method.sparsity_ratio" for a in args]
     code, _, err = run_cli(capsys, *nested)

@@ -42,14 +42,14 @@ CASES = {
     "unknown source": (["--calibration", "[c5]"], "--calibration: unknown source 'c5'; accepted: "),
     "unknown format": (["--format", "few-shot"], "--format must be one of zero-shot, icl, icl-cot"),
     "unknown task": (["--tasks", "[wikitext, boolqq]"], "--tasks: unknown task 'boolqq'; accepted: "),
-    "sparsity 1": (["--sparsity_ratio", "1.0"], "--sparsity_ratio must be in [0, 1), got 1.0"),
-    "sparsity < 0": (["--sparsity_ratio", "-0.1"], "--sparsity_ratio must be in [0, 1)"),
+    "sparsity 1": (["--sparsity_ratio", "1.0"], "--sparsity_ratio: must be in [0, 1), got 1.0"),
+    "sparsity < 0": (["--sparsity_ratio", "-0.1"], "--sparsity_ratio: must be in [0, 1)"),
     "sparsity not a number": (["--sparsity_ratio", "half"], "--sparsity_ratio"),
-    "N >= M": (["--sparsity_type", "4:4"], "--sparsity_type N:M needs 0 < N < M, got '4:4'"),
+    "N >= M": (["--sparsity_type", "4:4"], "--sparsity_type: N:M needs 0 < N < M, got '4:4'"),
     "M does not divide": (["--sparsity_type", "3:7"], "M=7 does not divide the input width 32"),
-    "nsamples 0": (["--nsamples", "0"], "--nsamples must be a positive integer, got 0"),
-    "nsamples < 0": (["--nsamples", "-3"], "--nsamples must be a positive integer, got -3"),
-    "seqlen beyond context": (["--seqlen", "4096"], "--seqlen 4096 exceeds the model's context of 512 tokens"),
+    "nsamples 0": (["--nsamples", "0"], "--nsamples: must be a positive integer, got 0"),
+    "nsamples < 0": (["--nsamples", "-3"], "--nsamples: must be a positive integer, got -3"),
+    "seqlen beyond context": (["--seqlen", "4096"], "--seqlen: 4096 exceeds the model's context of 512 tokens"),
     "token file missing": (["--calibration", "[missing.pt]"], "--calibration: token file 'missing.pt' does not exist"),
     "text file missing": (["--calibration", "[missing.jsonl]"], "--calibration: text file 'missing.jsonl' does not"),
     "hub unreachable": (["--calibration", "[c4]"], "pass --data_dir DIR with DIR/c4/train.jsonl"),
@@ -58,7 +58,7 @@ CASES = {
         "--format icl-cot: task 'boolq' has no rationales",
     ),
     "eval data unreachable": (["--tasks", "[boolq]"], "pass --data_dir DIR with DIR/boolq/"),
-    "N:M with a ratio": (["--sparsity_type", "2:4", "--sparsity_ratio", "0.7"], "--sparsity_ratio 0.7 contradicts"),
+    "N:M with a ratio": (["--sparsity_type", "2:4", "--sparsity_ratio", "0.7"], "--sparsity_ratio: 0.7 contradicts"),
 }
 
 
@@ -108,7 +108,7 @@ def test_non_decoder_model(capsys, in_tmp_dir, bert_dir, token_file):
         capsys,
         in_tmp_dir,
         prune_args(bert_dir, token_file, "--save_model", "out"),
-        "is not causal (earlier positions see later tokens); calibprune prunes decoder-only",
+        "is not causal (earlier positions see later tokens); accepted: decoder-only causal LMs",
     )
 
 
@@ -136,8 +136,8 @@ def test_existing_save_path(capsys, in_tmp_dir, tiny_llama_dir, token_file):
     ("extra", "message"),
     [
         (["--tasks", "[nosuchtask]"], "--tasks: unknown task 'nosuchtask'"),
-        (["--limit", "0"], "--limit must be an integer >= 1, got 0"),
-        (["--seqlen", "4096"], "--seqlen 4096 exceeds the model's context of 512 tokens"),
+        (["--limit", "0"], "--limit: must be an integer >= 1, got 0"),
+        (["--seqlen", "4096"], "--seqlen: 4096 exceeds the model's context of 512 tokens"),
         (["--tasks", "[boolq]"], "pass --data_dir DIR with DIR/boolq/"),
     ],
 )

@@ -43,12 +43,12 @@ def test_prune_command_saves_model_and_report(tiny_llama_dir, token_file, tmp_pa
 @pytest.mark.parametrize(
     ("extra", "message"),
     [
-        (["--method.sparsity_ratio", "1.0"], "--sparsity_ratio must be in [0, 1)"),
-        (["--data.nsamples", "0"], "--nsamples must be a positive integer"),
-        (["--method", "SparseGPT", "--method.sparsity_type", "4:2"], "--sparsity_type N:M needs 0 < N < M"),
+        (["--method.sparsity_ratio", "1.0"], "--method.sparsity_ratio: must be in [0, 1)"),
+        (["--data.nsamples", "0"], "--data.nsamples: must be a positive integer"),
+        (["--method", "SparseGPT", "--method.sparsity_type", "4:2"], "--method.sparsity_type: N:M needs 0 < N < M"),
         (["--method.sparsity_type", "3:7"], "M=7 does not divide the input width"),
         (["--data.calibration", "[nowhere.pt]"], "token file 'nowhere.pt' does not exist"),
-        (["--data.calibration", "[no_such_source]"], "--calibration: unknown source 'no_such_source'"),
+        (["--data.calibration", "[no_such_source]"], "--data.calibration: unknown source 'no_such_source'"),
     ],
 )
 def test_bad_input_is_one_line_error_with_exit_2(tiny_llama_dir, token_file, tmp_path, capsys, extra, message):

@@ -8,7 +8,7 @@ import pytest
 from calibprune.callbacks.base import find_pruning_method
 from calibprune.cli import main
 from calibprune.command_line.jobs import CalibpruneTrainer
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.datamodule import EvaluationDataModule
 
 CONFIGS = Path(__file__).resolve().parents[2] / "calibprune" / "configs"
 SHIPPED = sorted(CONFIGS.rglob("*.yaml"))

@@ -51,9 +51,9 @@ def test_export_and_reimport_exact_tokens(tokenizer, data_dir, tmp_path):
 
 
 def test_format_options_need_a_task_source():
-    with pytest.raises(ValueError, match=r"--format/--num_incontext/--num_cot_steps/--per_example_bos apply to task"):
+    with pytest.raises(ValueError, match=r"format: applies to task sources, not to c4"):
         CalibrationDataModule(calibration=["c4"], format="zero-shot")
-    with pytest.raises(ValueError, match="--data_seqlen 100 exceeds --seqlen 64"):
+    with pytest.raises(ValueError, match="data_seqlen: 100 exceeds seqlen 64"):
         CalibrationDataModule(calibration=["c4"], seqlen=64, data_seqlen=100)
 
 

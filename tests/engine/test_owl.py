@@ -27,5 +27,5 @@ def test_block_sparsities_follow_the_authors_mapping():
 
 def test_equal_outlier_ratios_give_uniform_sparsity_and_bad_lambda_is_refused():
     assert owl_sparsities([0.02, 0.02], 0.5, 0.08) == [0.5, 0.5]
-    with pytest.raises(ValueError, match="--method.owl_lambda 0.6"):
+    with pytest.raises(ValueError, match="owl_lambda: 0.6 gives block sparsities"):
         owl_sparsities([0.0, 1.0, 0.5], 0.7, 0.6)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch import nn
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
 from calibprune.modeling.loading import load_model
 from calibprune.modeling.plan import PruningPlan

@@ -1,10 +1,10 @@
 import pytest
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation import api
 from calibprune.evaluation.api import evaluate_model
 from calibprune.evaluation.cache import ResultCache
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.loglikelihood import choice_logprobs
 from calibprune.evaluation.perplexity import window_nll
 

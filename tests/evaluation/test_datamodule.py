@@ -1,28 +1,30 @@
 import pytest
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule, padding_bounded_batches
+from calibprune.errors import OptionError
+from calibprune.evaluation.datamodule import EvaluationDataModule, padding_bounded_batches
 from calibprune.evaluation.requests import ChoiceRequest, GenerationRequest
 
 
 @pytest.mark.parametrize(
-    ("kwargs", "flag"),
+    ("kwargs", "parameter"),
     [
-        ({"tasks": ["nope"]}, "--tasks"),
-        ({"seqlen": 0}, "--seqlen"),
-        ({"batch_size": 0}, "--batch_size"),
-        ({"limit": 0}, "--limit"),
-        ({"num_fewshot": -1}, "--num_fewshot"),
-        ({"max_new_tokens": 0}, "--max_new_tokens"),
+        ({"tasks": ["nope"]}, "tasks"),
+        ({"seqlen": 0}, "seqlen"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"limit": 0}, "limit"),
+        ({"num_fewshot": -1}, "num_fewshot"),
+        ({"max_new_tokens": 0}, "max_new_tokens"),
     ],
 )
-def test_bad_options_name_their_flag(kwargs, flag):
-    with pytest.raises(ValueError, match=flag):
+def test_bad_options_name_their_parameter(kwargs, parameter):
+    with pytest.raises(OptionError) as error:
         EvaluationDataModule(**kwargs)
+    assert error.value.parameter == parameter
 
 
 def test_seqlen_beyond_the_model_context_is_refused(tokenizer):
-    with pytest.raises(ValueError, match="--seqlen 4096"):
+    with pytest.raises(ValueError, match="seqlen: 4096 exceeds"):
         EvaluationDataModule(["wikitext"], seqlen=4096).connect(tokenizer, max_length=2048)
 
 

@@ -5,8 +5,8 @@ import math
 import pytest
 import torch
 
-from calibprune.datamodules.evaluation import EvaluationDataModule
 from calibprune.evaluation.api import evaluate_model
+from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.loglikelihood import choice_logprobs
 from calibprune.evaluation.metrics import PerItemValues, mean_and_stderr
 from calibprune.evaluation.perplexity import window_nll

@@ -149,5 +149,5 @@ def test_method_entry_ratio_defaults_to_the_pattern_and_an_explicit_contradictio
     assert MethodEntry().sparsity_ratio == 0.5
     assert MethodEntry(sparsity_type="1:4").sparsity_ratio == 0.25
     assert MethodEntry(sparsity_type="1:4").build().pattern.ratio == 0.25
-    with pytest.raises(ValueError, match="--sparsity_ratio 0.5 contradicts --sparsity_type 1:4"):
+    with pytest.raises(ValueError, match="sparsity_ratio: 0.5 contradicts sparsity_type 1:4"):
         MethodEntry(sparsity_type="1:4", sparsity_ratio=0.5).build()

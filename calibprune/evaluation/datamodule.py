@@ -12,6 +12,7 @@ import torch
 from torch.utils.data import DataLoader
 from typing_extensions import override
 
+from calibprune.errors import OptionError
 from calibprune.evaluation.corpora import CORPORA, corpus_windows, is_corpus
 from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.requests import EvaluationPlan, build_requests, task_examples, uses_rationale
@@ -67,9 +68,10 @@ class EvaluationDataModule(pl.LightningDataModule):
         self.tasks = [tasks] if isinstance(tasks, str) else list(tasks or ["wikitext"])
         for name in self.tasks:
             if name not in TASKS and not is_corpus(name):
-                raise ValueError(
-                    f"--tasks: unknown task {name!r}; accepted: wikitext, c4, pile, a .txt/.jsonl file, "
-                    f"{', '.join(sorted(TASKS))}"
+                raise OptionError(
+                    "tasks",
+                    f"unknown task {name!r}",
+                    f"wikitext, c4, pile, a .txt/.jsonl file, {', '.join(sorted(TASKS))}",
                 )
         self.options = EvaluationOptions(**options)
         self.tokenizer: Any = None
@@ -87,7 +89,9 @@ class EvaluationDataModule(pl.LightningDataModule):
         seqlen = self.options.seqlen
         needs_windows = any(is_corpus(name) for name in self.tasks)
         if needs_windows and max_length is not None and seqlen > max_length:
-            raise ValueError(f"--seqlen {seqlen} exceeds the model's context of {max_length} tokens")
+            raise OptionError(
+                "seqlen", f"{seqlen} exceeds the model's context of {max_length} tokens", f"2 to {max_length}"
+            )
         self.tokenizer, self.max_length = tokenizer, max_length
 
     def settings(self, name: str) -> dict[str, Any]:
