@@ -128,7 +128,7 @@ BAD = {
     "blocks 0": (["--blocks", "0"], "--blocks must be an integer >= 1, got 0"),
     "blocks beyond the model": (["--blocks", "9"], "--blocks must be in [1, 2] for this model, got 9"),
     "one target window": (["--target_windows", "1"], "--target_windows must be an integer >= 2"),
-    "sparsity": (["--sparsity_ratio", "1.5"], "--sparsity_ratio must be in [0, 1)"),
+    "sparsity": (["--sparsity_ratio", "1.5"], "--sparsity_ratio: must be in [0, 1)"),
 }
 
 

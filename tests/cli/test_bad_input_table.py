@@ -147,7 +147,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     ),
     "missing config": (["prune", "--config", "missing.yaml"], "--config: config file 'missing.yaml' does not exist"),
     "malformed config": (["prune", "--config", "{files}/broken.yaml"], "broken.yaml: line 3, column 8"),
-    "weights": (_prune("--data.weights", "[1, 2]"), "--data.weights: needs one finite non-negative weight"),
+    "weights": (_prune("--data.weights", "[1, 2]"), "--data.weights: 2 weights for 1 calibration sources"),
     "batch_size": (_prune("--data.batch_size", "0"), "--data.batch_size: must be a positive integer"),
     "dtype": (_prune("--model.dtype", "float8"), "--model.dtype: must be one of float32, bfloat16, float16"),
     "num_incontext on a token file": (

@@ -31,7 +31,7 @@ def test_one_screen_summary(capsys, in_tmp_dir, tiny_llama_dir, token_file):
     summary = out[out.index("=== calibprune prune: done") - 10 :].strip().splitlines()
     assert len(summary) <= 24 and all(len(line) <= 160 for line in summary)
     labels = [line.split()[0] for line in summary[1:-1]]
-    assert labels == ["model", "method", "calibration", "sparsity", "saved", "tensorboard"]
+    assert labels == ["model", "device", "method", "calibration", "sparsity", "saved", "tensorboard"]
     assert re.search(r"^method +Wanda, unstructured, ratio 0\.5$", out, re.M)
     assert re.search(r"^calibration +\S+tokens\.pt: 6 sequences x 32 tokens", out, re.M)
     (run_dir,) = (in_tmp_dir / "runs" / "prune").iterdir()

@@ -126,7 +126,7 @@ CASES: dict[str, tuple[list[str], str, str]] = {
     "study method option error": (
         _study("--grid.methods", "[{{method: Wanda, options: {{percdamp: 0.1}}}}]"),
         "--grid.methods",
-        "Wanda 50%: Wanda.__init__() got an unexpected keyword argument 'percdamp'",
+        "unexpected keyword argument 'percdamp'",
     ),
     "study token file rows": (
         _study_with("[{{sources: [{tokens}]}}]", "--grid.nsamples", "[8]"),

@@ -86,7 +86,7 @@ def test_data_seqlen_pads_every_corpus(name, tokenizer):
 @pytest.mark.data
 @pytest.mark.parametrize("name", PRETRAINING)
 def test_task_formats_are_refused_for_corpora(name, tmp_path):
-    with pytest.raises(ValueError, match="apply to task sources"):
+    with pytest.raises(ValueError, match="appl(y|ies) to task sources"):
         CalibrationDataModule([name], format="zero-shot", data_dir=str(shared_source(name).parent))
 
 
