@@ -8,12 +8,31 @@ from pathlib import Path
 import pytest
 import torch
 
+import calibprune.evaluation.module
+import calibprune.modeling.placement
+import calibprune.prune.module
+import calibprune.study.runner
+
 
 @pytest.fixture(autouse=True)
 def in_tmp_dir(tmp_path, monkeypatch) -> Path:
     """Every CLI test runs in its own empty folder, so that ``runs/`` and relative outputs land there."""
     monkeypatch.chdir(tmp_path)
     return tmp_path
+
+
+@pytest.fixture
+def no_model_load(monkeypatch):
+    """Fail the test if any model (weights, tokenizer or streamed skeleton) is loaded, wherever models load."""
+
+    def loader(*args, **kwargs):
+        raise AssertionError(f"a model was loaded for bad input: {args}")
+
+    for module in (calibprune.modeling.placement, calibprune.evaluation.module, calibprune.study.runner):
+        monkeypatch.setattr(module, "load_model", loader)
+    for module in (calibprune.prune.module, calibprune.evaluation.module, calibprune.study.runner):
+        monkeypatch.setattr(module, "load_tokenizer", loader)
+    monkeypatch.setattr(calibprune.modeling.placement, "build_skeleton", loader)
 
 
 @pytest.fixture(scope="session")

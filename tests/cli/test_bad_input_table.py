@@ -16,10 +16,6 @@ import pytest
 import torch
 from jsonargparse import Namespace
 
-import calibprune.evaluation.module
-import calibprune.modeling.placement
-import calibprune.prune.module
-import calibprune.study.runner
 from calibprune.command_line.checks import check_devices
 from tests.cli.helpers import run_cli
 
@@ -42,20 +38,6 @@ def files(tmp_path_factory, tokenizer) -> Path:
     (root / "thesis" / "thesis.tex").write_text("years of work")
     (root / "text.jsonl").write_text('{"text": "hello world"}\n' * 20)
     return root
-
-
-@pytest.fixture
-def no_model_load(monkeypatch):
-    """Fail the test if any model (weights, tokenizer or streamed skeleton) is loaded."""
-
-    def loader(*args, **kwargs):
-        raise AssertionError(f"a model was loaded for bad input: {args}")
-
-    for module in (calibprune.modeling.placement, calibprune.evaluation.module, calibprune.study.runner):
-        monkeypatch.setattr(module, "load_model", loader)
-    for module in (calibprune.prune.module, calibprune.evaluation.module, calibprune.study.runner):
-        monkeypatch.setattr(module, "load_tokenizer", loader)
-    monkeypatch.setattr(calibprune.modeling.placement, "build_skeleton", loader)
 
 
 def _tree(*roots: Path) -> set[Path]:

@@ -20,8 +20,6 @@ from pathlib import Path
 
 import pytest
 
-import calibprune.evaluation.module
-import calibprune.prune.module
 from calibprune.files import records
 from tests.cli.helpers import prune_args, run_cli
 
@@ -35,19 +33,6 @@ def _snapshot(*roots: Path) -> dict[str, str]:
         for path in sorted(root.rglob("*")):
             found[str(path)] = "dir" if path.is_dir() else hashlib.sha256(path.read_bytes()).hexdigest()
     return found
-
-
-@pytest.fixture
-def no_model_load(monkeypatch):
-    """Fail the test if any model (weights, tokenizer or streamed skeleton) is loaded."""
-
-    def loader(*args, **kwargs):
-        raise AssertionError(f"a model was loaded for bad input: {args}")
-
-    monkeypatch.setattr(calibprune.prune.module, "load_placed", loader)  # in memory, onloaded or streamed
-    monkeypatch.setattr(calibprune.evaluation.module, "load_model", loader)
-    for module in (calibprune.prune.module, calibprune.evaluation.module):
-        monkeypatch.setattr(module, "load_tokenizer", loader)
 
 
 def _thesis_in(folder: Path) -> None:

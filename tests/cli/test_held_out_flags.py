@@ -10,9 +10,6 @@ from pathlib import Path
 
 import pytest
 
-import calibprune.evaluation.module
-import calibprune.modeling.placement
-import calibprune.prune.module
 from tests.cli.helpers import run_cli
 
 
@@ -25,23 +22,6 @@ def files(tmp_path_factory) -> Path:
     (root / "twice.yaml").write_text("data:\n  nsamples: 6\n  nsamples: 7\n")
     (root / "x.jsonl").mkdir()
     return root
-
-
-@pytest.fixture
-def no_model_load(monkeypatch):
-    """Fail the test if any model (weights, tokenizer or streamed skeleton) is loaded."""
-
-    def loader(*args, **kwargs):
-        raise AssertionError(f"a model was loaded for bad input: {args}")
-
-    for module, names in (
-        (calibprune.prune.module, ("load_tokenizer",)),
-        (calibprune.evaluation.module, ("load_model", "load_tokenizer")),
-        (calibprune.modeling.placement, ("load_model", "build_skeleton")),
-    ):
-        for name in names:
-            if hasattr(module, name):
-                monkeypatch.setattr(module, name, loader)
 
 
 def _prune(*extra: str) -> list[str]:

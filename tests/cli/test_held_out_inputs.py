@@ -15,7 +15,7 @@ import torch
 
 from calibprune.datamodules.sources.text_reading import read_texts
 from tests.cli.helpers import run_cli
-from tests.cli.test_bad_input_table import _prune, _study, _tree, no_model_load  # noqa: F401 - a fixture
+from tests.cli.test_bad_input_table import _prune, _study, _tree
 
 pytestmark = pytest.mark.usefixtures("no_model_load")  # no model, tokenizer or skeleton is loaded
 
