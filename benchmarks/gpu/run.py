@@ -123,7 +123,7 @@ def run_all(args: argparse.Namespace) -> dict:
 
 
 def limit_seconds(limit: dict, method: str) -> float | None:
-    """The limit of ``method``: Wanda's forward passes; SparseGPT's with the fp32 ``X^T X`` and factorisations."""
+    """The limit of ``method``: Wanda's forward passes; SparseGPT's with the exact ``X^T X`` and factorisations."""
     key = "wanda" if method == "wanda" else "sparsegpt_with_hessian"
     return limit.get(key)
 
@@ -158,8 +158,9 @@ def table(results: dict) -> str:
         lines.append("")
         lines.append(
             f"limit parts: statistics pass {limit['stats_pass']:.2f} s, full pass {limit['full_pass']:.2f} s, "
-            f"fp32 X^T X {limit['hessian']:.2f} s, factorisations {limit['factorise']:.2f} s, "
-            f"OBS block updates {limit['obs_update']:.2f} s"
+            f"X^T X {limit['hessian']:.2f} s (exact fp32 sums"
+            + (f"; {limit['hessian_fp32']:.2f} s with inputs cast to fp32" if "hessian_fp32" in limit else "")
+            + f"), factorisations {limit['factorise']:.2f} s, OBS block updates {limit['obs_update']:.2f} s"
         )
     else:
         lines.append(f"\nlimit: {limit['status']}")

@@ -20,8 +20,10 @@ Run by ``benchmarks/peers/run.py``::
 
     python benchmarks/peers/limit.py MODEL TOKENS RESULT BATCH_SIZE [DEVICE [DTYPE]]
 
-On a GPU every timed part waits for the device before and after (``torch.cuda.synchronize``); the layer inputs
-are cast to fp32 for ``X^T X`` inside the timed part, as an implementation keeping fp32 statistics must.
+On a GPU every timed part waits for the device before and after (``torch.cuda.synchronize``). ``X^T X`` is the
+exact fp32 sum (``calibprune.engine.gram``): fp32 inputs by an fp32 product, bf16/fp16 inputs (exact in fp32)
+by the GPU's half-precision kernel with fp32 output; for half inputs ``hessian_fp32``, the same sums from inputs
+cast to fp32 first (the 2023 code's way), is reported beside it.
 """
 
 from __future__ import annotations
@@ -31,6 +33,8 @@ import time
 from pathlib import Path
 
 import torch
+
+from calibprune.engine.gram import GramProduct
 
 
 def _synchronize() -> None:
@@ -48,6 +52,12 @@ def _timed(seconds: dict[str, float], key: str, fn, *args):
 
 
 def _hessian_product(hessian: torch.Tensor, x: torch.Tensor) -> None:
+    product = GramProduct("float32", hessian.device)
+    x = product.operand(x)
+    product.add(hessian, x.T, x)
+
+
+def _hessian_product_fp32(hessian: torch.Tensor, x: torch.Tensor) -> None:
     x = x.float()
     hessian.addmm_(x.T, x)
 
@@ -113,6 +123,8 @@ def measure_limit(
         for xs in captured:
             for h, x in zip(hessians, xs, strict=True):
                 _timed(seconds, "hessian", _hessian_product, h, x)
+                if x.dtype != torch.float32:
+                    _timed(seconds, "hessian_fp32", _hessian_product_fp32, torch.zeros_like(h), x)
         del captured
         for h, (_, weight) in zip(hessians, groups, strict=True):
             h *= 2.0 / ids.numel()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import torch
 
+from calibprune.engine.gram import GramProduct
 
-def select_tokens(inputs: torch.Tensor, token_mask: torch.Tensor | None) -> torch.Tensor:
-    """Flatten ``[..., features]`` inputs to ``[tokens, features]`` fp32 rows, dropping masked-out tokens.
+
+def select_tokens(
+    inputs: torch.Tensor, token_mask: torch.Tensor | None, dtype: torch.dtype | None = torch.float32
+) -> torch.Tensor:
+    """Flatten ``[..., features]`` inputs to ``[tokens, features]`` rows, dropping masked-out tokens.
 
     Callers that know on the host that a batch has no padding pass ``None``: the rows are then taken as they
     are, with no look at the mask (on a GPU, finding out from the mask would wait for the device).
@@ -15,11 +19,12 @@ def select_tokens(inputs: torch.Tensor, token_mask: torch.Tensor | None) -> torc
         inputs: activations entering a Linear layer, ``[batch, seq, features]`` or ``[tokens, features]``.
         token_mask: 1 for real tokens, 0 for padding, shaped like ``inputs`` without the feature axis;
             ``None`` keeps every position.
+        dtype: the rows' dtype (fp32 by default); ``None`` keeps the inputs'.
     """
     rows = inputs.reshape(-1, inputs.shape[-1])
     if token_mask is not None:
         rows = rows[token_mask.reshape(-1).to(device=rows.device, dtype=torch.bool)]
-    return rows.float()
+    return rows if dtype is None else rows.to(dtype)
 
 
 class SquaredNormAccumulator:
@@ -55,12 +60,16 @@ class HessianAccumulator:
     Args:
         features: number of input features of the layer.
         device: where the fp32 sums live.
+        precision: of the inputs in the products, ``float32`` (exact; bf16/fp16 activations use the GPU's
+            half-precision kernel with fp32 output, exactly) or ``bfloat16`` (opt-in, rounded):
+            :mod:`calibprune.engine.gram`.
     """
 
     PANEL_MIN_FEATURES = 256  # narrower inputs: one product (splitting costs more than it saves)
 
-    def __init__(self, features: int, device: torch.device | str = "cpu") -> None:
+    def __init__(self, features: int, device: torch.device | str = "cpu", precision: str = "float32") -> None:
         self._sum = torch.zeros(features, features, dtype=torch.float32, device=device)
+        self._product = GramProduct(precision, device)
         self._mirrored = True
         self.tokens = torch.zeros((), dtype=torch.float64, device=device)
         half = features // 2 if features >= self.PANEL_MIN_FEATURES else features
@@ -82,12 +91,12 @@ class HessianAccumulator:
 
     def update(self, inputs: torch.Tensor, token_mask: torch.Tensor | None = None) -> None:
         """Add the calibration tokens of one batch."""
-        rows = select_tokens(inputs, token_mask)
+        rows = self._product.operand(select_tokens(inputs, token_mask, dtype=None))
         if len(self._edges) == 2:
-            self._sum.addmm_(rows.T, rows)
+            self._product.add(self._sum, rows.T, rows)
         else:
             for start, end in zip(self._edges, self._edges[1:], strict=False):
-                self._sum[start:end, start:].addmm_(rows[:, start:end].T, rows[:, start:])
+                self._product.add(self._sum[start:end, start:], rows[:, start:end].T, rows[:, start:])
             self._mirrored = False
         self.tokens += rows.shape[0]
 
