@@ -182,8 +182,11 @@ def summarise(records: list[dict[str, Any]], name: str | None = None) -> Summary
     for record in cells:
         labels = record["labels"]
         key = tuple(labels[axis] for axis in AXES)
-        title = " / ".join(str(labels[axis]) for axis in shown)
-        if (labels["nsamples"], labels["seqlen"]) != usual_size:
+        uncalibrated = labels["nsamples"] is None  # a method that reads no calibration data (Magnitude)
+        title = " / ".join(str(labels[axis]) for axis in shown if not (uncalibrated and axis == "calibration"))
+        if uncalibrated:
+            title += " (no calibration)"
+        elif (labels["nsamples"], labels["seqlen"]) != usual_size:
             title += f" / {labels['nsamples']} x {labels['seqlen']}"
         columns.setdefault(key, Column(key, title, labels["method"]))
         by_seed.setdefault(key, {})[labels["seed"]] = _values(record)
