@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import torch
 
-from calibprune.advisor.candidates import Candidate, parse_candidates
 from calibprune.advisor.measure import Measurer
+from calibprune.advisor.options import AdviseOptions
 from calibprune.advisor.ranking import best_probability, percentile_interval
-from calibprune.advisor.report import Advice, AdviceRow, check_advice_folder, console_text, write_advice
+from calibprune.advisor.report import Advice, AdviceRow, console_text, write_advice
 from calibprune.advisor.scores import (
-    ALL_PROXIES,
     DESCRIPTIONS,
     MEASURING_PARTS,
     TARGET_PROXIES,
@@ -22,94 +20,15 @@ from calibprune.advisor.scores import (
     parts_for,
     score_table,
 )
-from calibprune.advisor.targets import Target, parse_targets
 from calibprune.datamodules.calibration import CalibrationDataModule
-
-
-@dataclass
-class AdviseOptions:
-    """What ``advise`` ranks, against what, and how (validated before the model loads).
-
-    Attributes:
-        candidates: the candidate calibration sets.
-        targets: what the pruned model must serve.
-        proxy: the proxy that ranks.
-        all_proxies: measure every proxy, not only those the ranking proxy needs.
-        blocks: decoder blocks probed.
-        target_windows: target sequences.
-        target_offset: target windows skipped.
-        bootstrap: bootstrap draws.
-        output_dir: where the advice is written.
-        plot: write the plot.
-    """
-
-    candidates: list[Candidate]
-    targets: list[Target]
-    proxy: str
-    all_proxies: bool
-    blocks: int
-    target_windows: int
-    target_offset: int
-    bootstrap: int
-    output_dir: str | None
-    plot: bool
-
-    @classmethod
-    def check(
-        cls,
-        candidates: list[str] | None,
-        targets: list[str] | None,
-        proxy: str,
-        all_proxies: bool,
-        blocks: int,
-        target_windows: int,
-        target_offset: int,
-        bootstrap: int,
-        output_dir: str | None,
-        overwrite: bool,
-        plot: bool,
-        template: CalibrationDataModule | None,
-    ) -> AdviseOptions:
-        """Parse and check every option; each error names its option."""
-        parsed = parse_candidates(candidates)
-        if template is None:
-            raise ValueError("--data: advise needs the calibration settings (nsamples, seqlen, seed, data_dir)")
-        for candidate in parsed:  # unknown sources, bad formats and mixtures fail here, before the model loads
-            try:
-                candidate.datamodule(template)
-            except ValueError as err:
-                reason = str(err).removeprefix("--calibration: ")
-                raise ValueError(f"--candidates {candidate.spec}: {reason}") from None
-        if proxy not in ALL_PROXIES:
-            raise ValueError(f"--proxy: unknown proxy {proxy!r}; accepted: {', '.join(ALL_PROXIES)}")
-        for flag, value, low in (
-            ("--blocks", blocks, 1),
-            ("--target_windows", target_windows, 2),
-            ("--target_offset", target_offset, 0),
-            ("--bootstrap", bootstrap, 0),
-        ):
-            if not isinstance(value, int) or value < low:
-                raise ValueError(f"{flag} must be an integer >= {low}, got {value!r}")
-        if output_dir:
-            check_advice_folder(output_dir, overwrite)
-        return cls(
-            parsed,
-            parse_targets(targets),
-            proxy,
-            bool(all_proxies),
-            blocks,
-            target_windows,
-            target_offset,
-            bootstrap,
-            output_dir,
-            plot,
-        )
 
 
 def run_advice(
     trainer: Any, module: Any, method: Any, template: CalibrationDataModule, options: AdviseOptions
 ) -> Advice:
-    """Load the model, measure every candidate against every target, rank them, write and print the advice."""
+    """Check the candidates, load the model, measure them against every target, rank, write and print the advice."""
+    candidates = options.candidate_sets(template)  # unknown sources and bad mixtures fail before the model loads
+    targets = options.target_list()
     start = time.perf_counter()
     module.configure_model()
     module.model.eval()
@@ -117,9 +36,9 @@ def run_advice(
     parts = frozenset(MEASURING_PARTS) if options.all_proxies else parts_for([options.proxy])
     proxies = measurable(parts)
     measurer = Measurer(module, trainer, method, template, options.blocks, parts=parts)
-    states = [measurer.target(t, options.target_windows, options.target_offset) for t in options.targets]
+    states = [measurer.target(t, options.target_windows, options.target_offset) for t in targets]
     targeted = time.perf_counter()
-    measures = [measurer.candidate(c, states) for c in options.candidates]
+    measures = [measurer.candidate(c, states) for c in candidates]
     table, by_target = score_table(measures, states, proxies=proxies)
     draws = bootstrap(measures, states, options.bootstrap, template.seed, proxies=proxies) if options.bootstrap else []
     proxy = options.proxy
@@ -176,7 +95,7 @@ def run_advice(
         "measured": list(proxies),
         "proxy_meaning": DESCRIPTIONS[proxy],
     }
-    advice = Advice(proxy, [t.name for t in options.targets], settings, rows, seconds)
+    advice = Advice(proxy, [t.name for t in targets], settings, rows, seconds)
     if trainer.is_global_zero:
         if options.output_dir:
             write_advice(advice, options.output_dir, options.plot)

@@ -8,9 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from calibprune.advisor.options import AdviseOptions
 from calibprune.callbacks.base import find_pruning_method
 from calibprune.command_line.study_checks import check_study
 from calibprune.datamodules.calibration import CalibrationDataModule
+from calibprune.job_options import takes_options
 from calibprune.prune.module import PruningModule
 from calibprune.prune.trainer import PruningTrainer
 from calibprune.study.commands import run_and_report
@@ -65,22 +67,9 @@ class CalibpruneTrainer(PruningTrainer):
         check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
         run_and_report(spec, shard, report, run)
 
+    @takes_options(AdviseOptions)
     def advise(
-        self,
-        model: PruningModule,
-        datamodule: CalibrationDataModule | None = None,
-        *,
-        candidates: list[str] | None = None,
-        targets: list[str] | None = None,
-        proxy: str = "coverage",
-        all_proxies: bool = False,
-        blocks: int = 2,
-        target_windows: int = 16,
-        target_offset: int = 0,
-        bootstrap: int = 200,
-        output_dir: str | None = "advice",
-        overwrite: bool = False,
-        plot: bool = True,
+        self, model: PruningModule, datamodule: CalibrationDataModule | None = None, *, options: AdviseOptions
     ) -> Any:
         """Rank candidate calibration sets for a target by cheap proxies, without pruning the whole model.
 
@@ -92,38 +81,11 @@ class CalibpruneTrainer(PruningTrainer):
         Args:
             model: the dense model.
             datamodule: sizes, seed and data folder of the candidates' calibration samples.
-            candidates: calibration sets to rank: ``--calibration`` sources, ``+`` for a mixture, ``@format`` for
-                task layouts, e.g. ``[c4, pile, self, c4+gsm8k, gsm8k@zero-shot]``.
-            targets: what the pruned model must serve: perplexity corpora and/or tasks, names as in ``--tasks``.
-            proxy: the ranking proxy: coverage (default: the best in the validation, docs/advisor),
-                reconstruction, statistics, combined (mean rank of reconstruction and statistics), diversity,
-                lexical or likelihood.
-            all_proxies: also measure every other proxy, for comparison (slower: by default only what ``proxy``
-                needs is measured).
-            blocks: decoder blocks, from the first, pruned with each candidate's statistics by the probe.
-            target_windows: target sequences (perplexity windows or task prompts) of ``--data.seqlen`` tokens.
-            target_offset: skip the first target windows (e.g. those a later evaluation scores).
-            bootstrap: bootstrap draws over target sequences for the intervals and P(best) (0: none).
-            output_dir: folder for advice.{md,csv,json,png} (empty: print only).
-            overwrite: replace an advice already in ``output_dir``.
-            plot: write advice.png.
+            options: the options of :class:`~calibprune.advisor.options.AdviseOptions`,
+                one parameter (and flag) each.
         """
         # Imported when run: the advisor's own callbacks (NormRecorder) stay out of --trainer.callbacks' help.
-        from calibprune.advisor.command import AdviseOptions, run_advice
+        from calibprune.advisor.command import run_advice
 
-        options = AdviseOptions.check(
-            candidates,
-            targets,
-            proxy,
-            all_proxies,
-            blocks,
-            target_windows,
-            target_offset,
-            bootstrap,
-            output_dir,
-            overwrite,
-            plot,
-            datamodule,
-        )
         method = find_pruning_method(self.callbacks)
         return run_advice(self, model, method, datamodule, options)
