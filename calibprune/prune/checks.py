@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from calibprune.errors import OptionError
+from calibprune.prune.options import PruneOptions
 
 _PATH_PREFIXES = ("/", "./", "../", "~", ".\\", "..\\")
 
@@ -52,40 +53,13 @@ def check_causal_lm(model: nn.Module, name: str = "the model") -> None:
         raise OptionError("model", f"{name} is not causal (earlier positions see later tokens)", accepted)
 
 
-def check_prune_options(
-    trainer: Any,
-    model: Any,
-    datamodule: Any,
-    method: Any,
-    save_model: str | None,
-    overwrite: bool,
-    resume: bool,
-    tasks: list[str] | None,
-    output: str | None,
-) -> None:
-    """Every check of a ``prune`` job that needs no model: save target, resume, tasks, output, calibration.
+def check_prune_job(model: Any, datamodule: Any, method: Any, options: PruneOptions) -> None:
+    """The checks of a ``prune`` job that need its model, data and method (the options check themselves).
 
     Raises:
-        OptionError, FileExistsError, PermissionError: naming the parameter and what it accepts.
+        OptionError: naming the parameter and what it accepts.
     """
-    from calibprune.modeling.workdir import WorkDir
-    from calibprune.prune.results_file import check_output_path
-    from calibprune.prune.saving import check_save_path
-
-    if save_model:
-        check_save_path(save_model, overwrite)
-        if resume:
-            WorkDir(WorkDir.next_to(save_model)).read_manifest()
-    elif resume:
-        raise OptionError(
-            "resume",
-            "needs save_model: finished blocks are kept in <that folder>.partial",
-            "a save_model folder too",
-            mentions=("save_model",),
-        )
-    if tasks is not None and len(tasks) == 0:
-        raise OptionError("tasks", "empty list", "perplexity corpora and tasks, e.g. '[wikitext, boolq]'")
-    if model.stream and tasks:
+    if model.stream and options.tasks:
         raise OptionError(
             "tasks",
             "needs the model in memory; with model.stream, evaluate the saved model",
@@ -93,8 +67,3 @@ def check_prune_options(
         )
     if method.needs_calibration and datamodule is None:
         raise OptionError("data", f"{type(method).__name__} needs calibration data")
-    check_output_path(output)
-    if output and not tasks:
-        raise OptionError(
-            "output", "prune writes the results of tasks", "pass tasks too (e.g. '[wikitext]')", mentions=("tasks",)
-        )

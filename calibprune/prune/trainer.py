@@ -10,16 +10,16 @@ from torch.utils.data import DataLoader
 
 from calibprune.callbacks.base import find_pruning_method
 from calibprune.datamodules.calibration import CalibrationDataModule
-from calibprune.errors import OptionError
 from calibprune.evaluation.api import run_evaluation
 from calibprune.evaluation.datamodule import EvaluationDataModule
 from calibprune.evaluation.module import EvaluationModule
-from calibprune.evaluation.options import EvaluationOptions
 from calibprune.evaluation.results import TaskResult
+from calibprune.job_options import takes_options
 from calibprune.modeling.plan import PruningPlan
-from calibprune.prune.checks import check_causal_lm, check_prune_options
-from calibprune.prune.comparison import EVAL_PARAMETERS, DenseVsPruned, renamed
+from calibprune.prune.checks import check_causal_lm, check_prune_job
+from calibprune.prune.comparison import EVAL_PARAMETERS, DenseVsPruned
 from calibprune.prune.module import PruningModule
+from calibprune.prune.options import PruneOptions
 from calibprune.prune.report import sparsity_report
 from calibprune.prune.results_file import calibration_entry, check_output_path, model_entry, write_results
 from calibprune.prune.saving import target_lock
@@ -36,53 +36,28 @@ class PruningTrainer(Trainer):
         kwargs.setdefault("enable_model_summary", False)
         super().__init__(*args, **kwargs)
 
+    @takes_options(PruneOptions)
     def prune(
-        self,
-        model: PruningModule,
-        datamodule: CalibrationDataModule | None = None,
-        save_model: str | None = None,
-        overwrite: bool = False,
-        resume: bool = False,
-        tasks: list[str] | None = None,
-        eval_limit: int | None = None,
-        eval_seqlen: int | None = None,
-        eval_batch_size: int = EvaluationOptions.batch_size,
-        skip_dense_eval: bool = False,
-        output: str | None = None,
+        self, model: PruningModule, datamodule: CalibrationDataModule | None = None, *, options: PruneOptions
     ) -> dict[str, Any]:
         """Calibrate and prune the model, optionally evaluate it (dense vs pruned) and save it; print a summary.
 
         Args:
             model: the model to prune.
             datamodule: the calibration stream (not needed by magnitude pruning).
-            save_model: write the pruned model (safetensors, config, tokenizer, sparsity report) to this
-                directory, loadable with ``AutoModelForCausalLM.from_pretrained``.
-            overwrite: replace ``save_model`` if it holds a model saved by calibprune (nothing else is replaced).
-            resume: keep every finished block in ``<save_model>.partial``; a run of the same command that
-                finds it (after a crash or kill) continues from the last finished block, to the same model.
-            tasks: evaluate the dense and the pruned model on these perplexity corpora and downstream tasks,
-                e.g. ``[wikitext, boolq]`` (the dense model's results are cached); local copies are read from
-                ``--data_dir``.
-            eval_limit: evaluate only the first items (or perplexity windows) of each task.
-            eval_seqlen: tokens per perplexity window (default: 2048, or the model's context if shorter; the
-                same default as ``calibprune evaluate --seqlen``).
-            eval_batch_size: perplexity windows, or test items, per forward pass.
-            skip_dense_eval: evaluate the pruned model only.
-            output: write the results (per task: metric, value, stderr, n, settings; the model and calibration
-                fingerprints) to this JSON file (default: ``results.json`` in the run directory).
+            options: the options of :class:`~calibprune.prune.options.PruneOptions`,
+                one parameter (and flag) each.
         """
         summary = RunSummary("prune")
         method = find_pruning_method(self.callbacks)
-        check_prune_options(self, model, datamodule, method, save_model, overwrite, resume, tasks, output)
-        comparison = self._comparison(datamodule, tasks, eval_limit, eval_seqlen, eval_batch_size) if tasks else None
-        model.configure_run(save_model, resume)
-        with target_lock(save_model):
+        check_prune_job(model, datamodule, method, options)
+        comparison = self._comparison(datamodule, options) if options.tasks else None
+        model.configure_run(options.save_model, options.resume)
+        with target_lock(options.save_model):
             try:
-                return self._prune(
-                    model, datamodule, method, summary, comparison, save_model, overwrite, skip_dense_eval, output
-                )
+                return self._prune(model, datamodule, method, summary, comparison, options)
             except BaseException:
-                if not resume:  # a resumable run keeps its finished blocks; any other leaves nothing
+                if not options.resume:  # a resumable run keeps its finished blocks; any other leaves nothing
                     model.discard_workdir()
                 raise
 
@@ -93,10 +68,7 @@ class PruningTrainer(Trainer):
         method: Any,
         summary: RunSummary,
         comparison: DenseVsPruned | None,
-        save_model: str | None,
-        overwrite: bool,
-        skip_dense_eval: bool,
-        output: str | None,
+        options: PruneOptions,
     ) -> dict[str, Any]:
         model.configure_model()
         if method.needs_calibration:  # checks --seqlen against the model's context before any forward pass
@@ -111,7 +83,7 @@ class PruningTrainer(Trainer):
             summary.facts["evaluation"] = comparison.describe()
         progress = self.progress_bar_callback is not None
         columns: dict[str, list[TaskResult]] = {}
-        if comparison is not None and not skip_dense_eval:
+        if comparison is not None and not options.skip_dense_eval:
             columns["dense"] = comparison.dense(
                 model.model, model.tokenizer, model.model_name, model.dtype_name, progress
             )
@@ -126,14 +98,14 @@ class PruningTrainer(Trainer):
         if comparison is not None:
             columns["pruned"] = comparison.pruned(model.model, model.tokenizer, progress)
             summary.add_results("pruned", columns["pruned"])
-        if save_model and self.is_global_zero:
-            model.save_pruned(save_model, report, overwrite)
-            summary.facts["saved"] = f"{save_model} (safetensors, config, tokenizer, sparsity_report.json)"
+        if options.save_model and self.is_global_zero:
+            model.save_pruned(options.save_model, report, options.overwrite)
+            summary.facts["saved"] = f"{options.save_model} (safetensors, config, tokenizer, sparsity_report.json)"
         if comparison is not None:
             settings = {task: comparison.settings(task) for task in comparison.tasks}
             written = write_results(
                 self,
-                output,
+                options.output,
                 "prune",
                 columns,
                 settings,
@@ -145,25 +117,14 @@ class PruningTrainer(Trainer):
         summary.finish(self)
         return report
 
-    def _comparison(
-        self,
-        datamodule: CalibrationDataModule | None,
-        tasks: list[str],
-        limit: int | None,
-        seqlen: int | None,
-        batch_size: int,
-    ) -> DenseVsPruned:
+    def _comparison(self, datamodule: CalibrationDataModule | None, options: PruneOptions) -> DenseVsPruned:
         if self.world_size > 1:
             raise ValueError(
                 "--tasks: evaluation inside prune runs in one process; save the model with --save_model "
                 "and run `calibprune evaluate --model DIR` instead"
             )
-        data_dir = datamodule.data_dir if datamodule is not None else None
-        try:
-            options = EvaluationOptions(seqlen=seqlen, batch_size=batch_size, limit=limit, data_dir=data_dir)
-        except OptionError as err:
-            raise renamed(err, EVAL_PARAMETERS) from None
-        return DenseVsPruned(tasks, options, device=self.strategy.root_device, names=EVAL_PARAMETERS)
+        evaluation = options.evaluation(datamodule.data_dir if datamodule is not None else None)
+        return DenseVsPruned(options.tasks, evaluation, device=self.strategy.root_device, names=EVAL_PARAMETERS)
 
     def evaluate(
         self, model: EvaluationModule, datamodule: EvaluationDataModule, output: str | None = None
