@@ -11,7 +11,7 @@ from lightning.pytorch.callbacks import Callback
 from typing_extensions import override
 
 from calibprune.callbacks.block_callback import BlockCallback
-from calibprune.callbacks.layer_sparsity import LayerSparsity
+from calibprune.callbacks.layer_sparsity import LayerSparsity, LayerSparsityOptions
 from calibprune.engine.magnitude import magnitude_mask
 from calibprune.engine.sparsity import SparsityPattern, resolve_pattern
 from calibprune.errors import OptionError
@@ -67,7 +67,8 @@ class PruningMethod(BlockCallback):
         self.count_padding = count_padding
         self.selection = Selection(targets or [], ignore or [])
         explicit = sparsity_ratio is not None
-        self.block_sparsity = LayerSparsity(self.pattern, explicit, layer_sparsity, owl, owl_m, owl_lambda)
+        ratios = LayerSparsityOptions(layer_sparsity, owl, owl_m, owl_lambda)
+        self.block_sparsity = LayerSparsity(self.pattern, explicit, ratios)
         if layer_sparsity is not None:
             self.pattern = SparsityPattern(ratio=sum(layer_sparsity) / len(layer_sparsity))
         self.options = {

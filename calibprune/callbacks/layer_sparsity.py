@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from calibprune.engine.owl import outlier_ratio, owl_sparsities
@@ -17,31 +18,59 @@ from calibprune.modeling.plan import PruningPlan
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class LayerSparsityOptions:
+    """The options of :class:`~calibprune.callbacks.base.PruningMethod` that set the blocks' ratios, as one value.
+
+    Documented (and defaulted) where they are declared, on ``PruningMethod``; checked here, when built.
+
+    Attributes:
+        layer_sparsity: one ratio per decoder block, in [0, 1), or ``None``.
+        owl: OWL's outlier-weighted ratios.
+        owl_m: OWL's outlier threshold M.
+        owl_lambda: OWL's lambda.
+    """
+
+    layer_sparsity: list[float] | None
+    owl: bool
+    owl_m: float
+    owl_lambda: float
+
+    def __post_init__(self) -> None:
+        """Refuse values that cannot work, whatever the sparsity pattern (each error names its parameter)."""
+        layer_sparsity, owl_m, owl_lambda = self.layer_sparsity, self.owl_m, self.owl_lambda
+        if layer_sparsity is not None and self.owl:
+            raise OptionError("layer_sparsity", "owl also sets the blocks' ratios; choose one", mentions=("owl",))
+        if isinstance(owl_m, bool) or not isinstance(owl_m, (int, float)) or not 0 < owl_m < math.inf:
+            raise OptionError("owl_m", f"must be a finite number > 0, got {owl_m!r}", "e.g. 3 to 10 (the paper's 5)")
+        if isinstance(owl_lambda, bool) or not isinstance(owl_lambda, (int, float)) or not 0 <= owl_lambda < 1:
+            raise OptionError(
+                "owl_lambda", f"must be in [0, 1), got {owl_lambda!r}", "e.g. 0.02 to 0.2 (the paper's 0.08)"
+            )
+        if layer_sparsity is None:
+            return
+        if not layer_sparsity:
+            raise OptionError("layer_sparsity", "empty list", "one ratio in [0, 1) per decoder block")
+        for index, value in enumerate(layer_sparsity):
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+                raise OptionError("layer_sparsity", f"ratio {index} is {value!r}", "ratios in [0, 1), one per block")
+
+
 class LayerSparsity:
     """Each decoder block's sparsity ratio: uniform, from an explicit ``layer_sparsity`` list, or from OWL.
 
     Args:
         pattern: the method's pattern (its ratio is the target mean).
         explicit_ratio: whether ``sparsity_ratio`` was given (then it must equal an explicit list's mean).
-        layer_sparsity: one ratio per decoder block, in [0, 1).
-        owl: OWL's outlier-weighted ratios, from a first statistics pass over the dense model.
-        owl_m: OWL's outlier threshold M (scores above M times the block's mean score are outliers).
-        owl_lambda: OWL's lambda: block ratios spread over ``2 * lambda`` around the target.
+        options: the per-block list or OWL's settings.
     """
 
-    def __init__(
-        self,
-        pattern: SparsityPattern,
-        explicit_ratio: bool,
-        layer_sparsity: list[float] | None,
-        owl: bool,
-        owl_m: float,
-        owl_lambda: float,
-    ) -> None:
-        _check(pattern, explicit_ratio, layer_sparsity, owl, owl_m, owl_lambda)
+    def __init__(self, pattern: SparsityPattern, explicit_ratio: bool, options: LayerSparsityOptions) -> None:
+        _check(pattern, explicit_ratio, options)
         self.pattern = pattern
+        layer_sparsity = options.layer_sparsity
         self.explicit = None if layer_sparsity is None else [float(v) for v in layer_sparsity]
-        self.owl, self.owl_m, self.owl_lambda = owl, float(owl_m), float(owl_lambda)
+        self.owl, self.owl_m, self.owl_lambda = options.owl, float(options.owl_m), float(options.owl_lambda)
         self.ratios: list[float] | None = None
         self.outlier_ratios: list[float] | None = None
 
@@ -90,35 +119,18 @@ class LayerSparsity:
         return entry
 
 
-def _check(
-    pattern: SparsityPattern,
-    explicit_ratio: bool,
-    layer_sparsity: list[float] | None,
-    owl: bool,
-    owl_m: float,
-    owl_lambda: float,
-) -> None:
-    """Refuse settings that cannot work (each error names its parameter)."""
-    if layer_sparsity is not None and owl:
-        raise OptionError("layer_sparsity", "owl also sets the blocks' ratios; choose one", mentions=("owl",))
-    if (layer_sparsity is not None or owl) and pattern.structured:
-        name = "owl" if owl else "layer_sparsity"
+def _check(pattern: SparsityPattern, explicit_ratio: bool, options: LayerSparsityOptions) -> None:
+    """Refuse options the sparsity pattern rules out (each error names its parameter)."""
+    layer_sparsity = options.layer_sparsity
+    if (layer_sparsity is not None or options.owl) and pattern.structured:
+        name = "owl" if options.owl else "layer_sparsity"
         raise OptionError(
             name,
             f"OWL and per-block ratios need unstructured sparsity, not sparsity_type {pattern}",
             mentions=("sparsity_type",),
         )
-    if isinstance(owl_m, bool) or not isinstance(owl_m, (int, float)) or not 0 < owl_m < math.inf:
-        raise OptionError("owl_m", f"must be a finite number > 0, got {owl_m!r}", "e.g. 3 to 10 (the paper's 5)")
-    if isinstance(owl_lambda, bool) or not isinstance(owl_lambda, (int, float)) or not 0 <= owl_lambda < 1:
-        raise OptionError("owl_lambda", f"must be in [0, 1), got {owl_lambda!r}", "e.g. 0.02 to 0.2 (the paper's 0.08)")
     if layer_sparsity is None:
         return
-    if not layer_sparsity:
-        raise OptionError("layer_sparsity", "empty list", "one ratio in [0, 1) per decoder block")
-    for index, value in enumerate(layer_sparsity):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-            raise OptionError("layer_sparsity", f"ratio {index} is {value!r}", "ratios in [0, 1), one per block")
     mean = sum(layer_sparsity) / len(layer_sparsity)
     if explicit_ratio and abs(mean - pattern.ratio) > 1e-6:
         raise OptionError(
