@@ -24,7 +24,7 @@ def _import_all() -> None:
 
 
 def pruning_methods() -> dict[str, type[PruningMethod]]:
-    """Every shipped pruning method by lower-case class name (``magnitude``, ``sparsegpt``, ``wanda``), sorted.
+    """Every pruning method of ``calibprune.callbacks`` by lower-case class name (``wanda``...), sorted.
 
     A method of another package is chosen by class path: ``--method my_package.MyMethod``.
     """
@@ -39,7 +39,7 @@ def pruning_methods() -> dict[str, type[PruningMethod]]:
 
 
 def method_names() -> str:
-    """The shipped methods' class names, for messages: ``Magnitude, SparseGPT, Wanda``."""
+    """The class names of every pruning method of ``calibprune.callbacks``, sorted, for messages (``..., Wanda``)."""
     return ", ".join(cls.__name__ for cls in pruning_methods().values())
 
 

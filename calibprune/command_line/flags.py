@@ -43,7 +43,7 @@ def _prune_flags() -> list[ShortFlag]:
             "prune_method",
             str | None,
             ("method",),
-            "pruning method: wanda, sparsegpt or magnitude (any case; short for --method)",
+            f"pruning method: {', '.join(pruning_methods())} (any case; short for --method)",
         ),
         ShortFlag(
             "sparsity_ratio",

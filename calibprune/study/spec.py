@@ -59,7 +59,8 @@ class MethodEntry:
     """One pruning method and sparsity (a group of columns in the tables).
 
     Attributes:
-        method: ``Wanda``, ``SparseGPT``, ``Magnitude`` or the import path of a ``PruningMethod`` subclass.
+        method: any method of ``calibprune.callbacks`` by class name (``Wanda``), or the import path of a
+            ``PruningMethod`` subclass.
         sparsity_ratio: fraction of weights pruned in every Linear layer (default: 0.5, or N/M for ``N:M``; an
             explicit ratio that contradicts ``N:M`` is an error when the method is built).
         sparsity_type: ``unstructured`` or ``N:M`` (e.g. ``2:4``).
