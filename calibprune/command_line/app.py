@@ -117,8 +117,9 @@ class CalibpruneCLI(LightningCLI):
                 default="runs",
                 help="TensorBoard runs go to LOG_DIR/<subcommand>/<timestamp> (--trainer.logger false: none)",
             )
+        helps = {action.dest: action.help for action in parser._actions if isinstance(action.help, str)}
         for flag in SHORT_FLAGS.get(self._building, []):
-            parser.add_argument(f"--{flag.name}", type=flag.type, default=None, help=flag.help)
+            parser.add_argument(f"--{flag.name}", type=flag.type, default=None, help=flag.described(helps))
 
     @override
     def parse_arguments(self, parser: LightningArgumentParser, args: ArgsType) -> None:

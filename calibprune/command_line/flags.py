@@ -28,13 +28,20 @@ class ShortFlag:
         name: the option, without dashes (``sparsity_ratio``).
         type: its type, as jsonargparse reads it.
         targets: dotted keys it sets (``method.init_args.sparsity_ratio``).
-        help: the ``--help`` text.
+        help: the ``--help`` text; ``None``: the help of the option it sets (its one declaration), see
+            :meth:`described`.
     """
 
     name: str
     type: Any
     targets: tuple[str, ...]
-    help: str
+    help: str | None = None
+
+    def described(self, options: dict[str, str]) -> str:
+        """The ``--help`` text: its own, else that of its first target in ``options`` (help by dotted key)."""
+        if self.help is not None:
+            return self.help
+        return f"{options[self.targets[0]].rstrip('.')} (short for --{self.targets[0]})"
 
 
 def _prune_flags() -> list[ShortFlag]:
@@ -79,13 +86,7 @@ def _prune_flags() -> list[ShortFlag]:
             ("data.seed", "seed_everything"),
             "seed of the calibration sampling and of everything else (short for --data.seed)",
         ),
-        ShortFlag(
-            "data_dir",
-            str | None,
-            ("data.data_dir",),
-            "folder with local copies <source>/{train,test}.jsonl, read instead of the hub (short for "
-            "--data.data_dir; evaluation reads it too)",
-        ),
+        ShortFlag("data_dir", str | None, ("data.data_dir",)),
     ]
 
 
@@ -105,12 +106,7 @@ def _evaluate_flags() -> list[ShortFlag]:
             ("data.seed", "seed_everything"),
             "seed of the few-shot exemplar draw (short for --data.seed)",
         ),
-        ShortFlag(
-            "data_dir",
-            str | None,
-            ("data.data_dir",),
-            "folder with local copies <task>/{train,test}.jsonl (short for --data.data_dir)",
-        ),
+        ShortFlag("data_dir", str | None, ("data.data_dir",)),
     ]
 
 

@@ -65,7 +65,8 @@ class CalibrationDataModule(pl.LightningDataModule):
         seqlen: tokens per sequence (padding included).
         batch_size: sequences per forward pass during calibration.
         seed: seed of the sampling; the same seed gives the same tokens, byte for byte.
-        data_dir: local folder with ``<source>/train.jsonl`` files (hub field names), read instead of the hub.
+        data_dir: local folder with copies ``<source>/{train,test}.jsonl`` (hub field names), read instead of the
+            hub; evaluation reads its tasks there too.
         export_calibration: write the exact calibration tokens to this ``.pt`` file (re-usable as a source).
         format: layout of task sources: ``icl`` (question-answer pairs filling the window), ``icl-cot``
             (answers preceded by their rationale) or ``zero-shot`` (one question, then padding).
