@@ -23,15 +23,16 @@ def takes_options(options: type) -> Callable[[Callable[..., Any]], Callable[...,
     """Decorate a job ``(self, ..., *, options: Options)``: its method takes each field of ``options`` by name.
 
     The method's parameters are the job's own (without ``options``), then every field of ``options`` as a
-    keyword-only parameter with the field's type and default; its docstring is the job's with the ``Args:`` entry
-    of ``options`` replaced by the fields' ``Attributes:`` entries.
+    keyword-only parameter with the field's type and default (required without one); its docstring is the job's
+    with the ``Args:`` entry of ``options`` replaced by the fields' ``Attributes:`` entries.
 
     Args:
-        options: a dataclass whose every field has a default and an entry in the ``Attributes:`` section of its
-            docstring.
+        options: a dataclass whose every field has an entry in the ``Attributes:`` section of its docstring, and
+            a plain default or none (no ``default_factory``: the signature shows the default).
 
     Raises:
-        TypeError: a field without a default or a doc, or a job that neither takes nor documents ``options``.
+        TypeError: a field without a doc or with a default factory, or a job that neither takes nor documents
+            ``options``.
     """
 
     def decorate(job: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,12 +68,17 @@ def _method(job: Callable[..., Any], options: type) -> Callable[..., Any]:
     types = typing.get_type_hints(options)
     docs = field_docs(options)
     for field in fields:
-        if field.default is dataclasses.MISSING:
-            raise TypeError(f"{options.__name__}.{field.name} needs a plain default: it is an option")
+        if field.default_factory is not dataclasses.MISSING:
+            raise TypeError(f"{options.__name__}.{field.name}: an option has a plain default, or none (required)")
         if field.name not in docs:
             raise TypeError(f"{options.__name__}.{field.name} has no entry in its docstring's Attributes:")
     added = [
-        inspect.Parameter(f.name, inspect.Parameter.KEYWORD_ONLY, default=f.default, annotation=types[f.name])
+        inspect.Parameter(
+            f.name,
+            inspect.Parameter.KEYWORD_ONLY,
+            default=inspect.Parameter.empty if f.default is dataclasses.MISSING else f.default,
+            annotation=types[f.name],
+        )
         for f in fields
     ]
     method_signature = signature.replace(parameters=own + added, return_annotation=hints.get("return", Any))

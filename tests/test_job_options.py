@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import inspect
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pytest
 from jsonargparse import ArgumentParser
@@ -89,14 +89,14 @@ def test_a_field_without_doc_or_default_is_refused():
         hidden: int = 2
 
     @dataclass
-    class Required:
+    class Factory:
         """Options.
 
         Attributes:
-            size: documented.
+            sizes: documented.
         """
 
-        size: int
+        sizes: list[int] = field(default_factory=list)
 
     def job(self, *, options) -> None:
         """Job.
@@ -107,5 +107,31 @@ def test_a_field_without_doc_or_default_is_refused():
 
     with pytest.raises(TypeError, match="hidden has no entry"):
         takes_options(Undocumented)(job)
-    with pytest.raises(TypeError, match="size needs a plain default"):
-        takes_options(Required)(job)
+    with pytest.raises(TypeError, match="sizes: an option has a plain default, or none"):
+        takes_options(Factory)(job)
+
+
+def test_a_field_without_default_is_a_required_parameter():
+    @dataclass
+    class Needed:
+        """Options.
+
+        Attributes:
+            grid: what to cross (required).
+        """
+
+        grid: list[int]
+
+    def job(*, options):  # a local class: no annotation, which would be resolved in the module
+        """Job.
+
+        Args:
+            options: the options.
+        """
+        return options
+
+    method = takes_options(Needed)(job)
+    assert inspect.signature(method).parameters["grid"].default is inspect.Parameter.empty
+    assert method(grid=[1]) == Needed([1])
+    with pytest.raises(TypeError):
+        method()

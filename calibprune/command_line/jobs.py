@@ -16,26 +16,21 @@ from calibprune.job_options import takes_options
 from calibprune.prune.module import PruningModule
 from calibprune.prune.trainer import PruningTrainer
 from calibprune.study.commands import run_and_report
-from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.study.options import StudyOptions
+from calibprune.study.spec import ModelEntry
 
 
 class CalibpruneTrainer(PruningTrainer):
     """Lightning Trainer for one-shot pruning: predict loop for calibration, no optimiser, no checkpoints."""
 
+    @takes_options(StudyOptions)
     def study(
         self,
         model: PruningModule,
         datamodule: CalibrationDataModule | None = None,
-        *,
-        grid: GridSpec,
-        evaluation: EvaluationSpec,
-        data_dir: str | None = None,
-        output_dir: str = "studies/study",
-        name: str = "study",
-        shard: str | None = None,
-        report: bool | None = None,
         run: bool = True,
-        analysis: AnalysisSpec | None = None,
+        *,
+        options: StudyOptions,
     ) -> None:
         """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
 
@@ -45,27 +40,12 @@ class CalibpruneTrainer(PruningTrainer):
         Args:
             model: the dense model every cell starts from.
             datamodule: not used: each cell builds its own from ``grid``.
-            grid: calibration sets, methods, nsamples, seqlen and seeds to cross.
-            evaluation: tasks and settings every pruned model and the dense one are evaluated with.
-            data_dir: local copies ``<source>/{train,test}.jsonl`` for calibration and evaluation.
-            output_dir: results, report (tables, plots) and TensorBoard logs.
-            name: the study's title.
-            shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. a SLURM array task).
-            report: write the report after the run (default: yes, unless ``--shard`` is given).
             run: run the cells (``false``: only merge the shards' results and write the report).
-            analysis: the report's tests: reference set (default ``c4``), significance level, margins.
+            options: the fields of :class:`~calibprune.study.options.StudyOptions`, one parameter (and flag) each.
         """
-        spec = StudySpec(
-            ModelEntry.from_hparams(model.hparams),
-            grid,
-            evaluation,
-            data_dir,
-            output_dir,
-            name,
-            analysis or AnalysisSpec(),
-        )
+        spec = options.spec(ModelEntry.from_hparams(model.hparams))
         check_study(spec)  # before the dense model loads and study.json/results.jsonl are written
-        run_and_report(spec, shard, report, run)
+        run_and_report(spec, options.shard, options.report, run)
 
     @takes_options(AdviseOptions)
     def advise(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import logging
 import sys
 
+from calibprune.job_options import takes_options
 from calibprune.study.cells import Shard
+from calibprune.study.options import StudyOptions
 from calibprune.study.preflight import check_grid
 from calibprune.study.report import write_report
 from calibprune.study.runner import run_study
-from calibprune.study.spec import AnalysisSpec, EvaluationSpec, GridSpec, ModelEntry, StudySpec
+from calibprune.study.spec import ModelEntry, StudySpec
 
 log = logging.getLogger(__name__)
 
@@ -31,32 +33,15 @@ def run_and_report(spec: StudySpec, shard: str | None = None, report: bool | Non
         print(f"{spec.output_dir}/report.md: {result.cells_done}/{result.cells_expected} cells")
 
 
-def run(
-    model: ModelEntry,
-    grid: GridSpec,
-    evaluation: EvaluationSpec,
-    data_dir: str | None = None,
-    output_dir: str = "studies/study",
-    name: str = "study",
-    shard: str | None = None,
-    report: bool | None = None,
-    analysis: AnalysisSpec | None = None,
-) -> None:
+@takes_options(StudyOptions)
+def run(model: ModelEntry, *, options: StudyOptions) -> None:
     """Run a calibration study: prune once per grid cell, evaluate every task, write tables and plots.
 
     Args:
         model: the dense model (``model``, ``dtype``, ``offload_activations``).
-        grid: calibration sets, methods, nsamples, seqlen and seeds to cross.
-        evaluation: tasks and settings every pruned model and the dense one are evaluated with.
-        data_dir: local copies ``<source>/{train,test}.jsonl`` for calibration and evaluation.
-        output_dir: results (``results*.jsonl``, appended as cells finish), report, plots, TensorBoard logs.
-        name: the study's title.
-        shard: ``i/n``: run only the cells whose position modulo ``n`` is ``i`` (e.g. one SLURM array task).
-        report: write the report after the run (default: yes, unless ``--shard`` is given).
-        analysis: the report's tests: reference set (default ``c4``), significance level, margins.
+        options: the fields of :class:`~calibprune.study.options.StudyOptions`, one parameter (and flag) each.
     """
-    spec = StudySpec(model, grid, evaluation, data_dir, output_dir, name, analysis or AnalysisSpec())
-    run_and_report(spec, shard, report)
+    run_and_report(options.spec(model), options.shard, options.report)
 
 
 def report(output_dir: str, plots: bool = True, tensorboard: bool = True, reference: str | None = None) -> None:
