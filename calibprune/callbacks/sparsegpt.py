@@ -10,7 +10,7 @@ from typing_extensions import override
 
 from calibprune.callbacks.base import PruningMethod
 from calibprune.engine.gram import GRAM_PRECISIONS
-from calibprune.engine.sparsegpt import sparsegpt_prune
+from calibprune.engine.sparsegpt import sparsegpt_prune, sparsegpt_solve
 from calibprune.engine.statistics import HessianAccumulator
 from calibprune.errors import OptionError
 from calibprune.modeling.prunable import PrunableWeight
@@ -59,14 +59,37 @@ class SparseGPT(PruningMethod):
 
     @override
     def prune_block(self, layers: dict[str, PrunableWeight], statistics: dict[str, HessianAccumulator]) -> None:
+        """Solve every group of layers sharing an input, then check all their factorisations at once.
+
+        The solver reads nothing back from the device; a group whose damped Hessian was not positive
+        definite comes back unchanged, and only then (one check per block) is it solved again with the
+        retries of larger damping.
+        """
         groups: dict[int, list[str]] = {}
         for name in layers:
             groups.setdefault(id(statistics[name]), []).append(name)
+        infos = []
         for names in groups.values():
-            weights = [layers[name].weight for name in names]
-            hessian = statistics[names[0]].hessian()
-            stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
-            sizes = [w.shape[0] for w in weights]
-            pruned, mask = sparsegpt_prune(stacked, hessian, self.active_pattern, self.blocksize, self.percdamp, sizes)
-            for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes), strict=True):
-                self.apply_mask(layers[name], part, new)
+            pruned, mask, info = sparsegpt_solve(*self._problem(layers, names, statistics[names[0]].hessian()))
+            self._write(layers, names, pruned, mask)
+            infos.append(info)
+        if bool(torch.stack(infos).any()):  # the block's one host synchronisation
+            for names, info in zip(groups.values(), infos, strict=True):
+                if int(info):
+                    hessian = statistics[names[0]].hessian()
+                    self._write(layers, names, *sparsegpt_prune(*self._problem(layers, names, hessian)))
+
+    def _problem(self, layers: dict[str, PrunableWeight], names: list[str], hessian: torch.Tensor) -> tuple:
+        """The solver's arguments for the layers ``names``, their weights stacked by rows (fp32)."""
+        weights = [layers[name].weight for name in names]
+        stacked = torch.cat([w.detach().to(hessian.device, torch.float32) for w in weights])
+        sizes = [w.shape[0] for w in weights]
+        return stacked, hessian, self.active_pattern, self.blocksize, self.percdamp, sizes
+
+    def _write(
+        self, layers: dict[str, PrunableWeight], names: list[str], pruned: torch.Tensor, mask: torch.Tensor
+    ) -> None:
+        """Write the stacked solution back into each layer, in place."""
+        sizes = [layers[name].weight.shape[0] for name in names]
+        for name, new, part in zip(names, pruned.split(sizes), mask.split(sizes), strict=True):
+            self.apply_mask(layers[name], part, new)

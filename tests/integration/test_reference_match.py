@@ -196,16 +196,19 @@ def test_magnitude_masks_equal_the_reference(magnitude):
 
 
 # ---- (d) SparseGPT ----------------------------------------------------------------------------------------------
-def test_sparsegpt_perplexity_within_one_percent_of_the_reference(sparsegpt):
-    """No worse than the reference by more than 1%, and close to it either way.
+def test_sparsegpt_perplexity_within_the_fp32_noise_of_the_reference(sparsegpt):
+    """No worse than the reference by more than fp32 SparseGPT's own run-to-run spread, and close either way.
 
     The reference prunes one more weight per 128-column block (its ``<=`` threshold) and solves q/k/v with
-    three Hessians, so the two runs are not bit-identical, and where 30 blocks of float rounding take them depends
-    on the CPU's kernels: 104.61 vs 104.99 on one machine, 103.80 vs 106.68 on an AMD EPYC one (ours better).
+    three Hessians, so the two runs are not bit-identical, and fp32 SparseGPT amplifies last-bit differences
+    over 30 blocks: the column loop alone gave 103.80 with calibration batch size 8 and 106.00 with 4 (only the
+    order of the ``X^T X`` sums differs; 2.1%), the batched solver 107.16; the reference 104.99 on one machine,
+    106.68 on an AMD EPYC one. Hence 3% one-sided, 5% two-sided; the solver itself is pinned down on identical
+    inputs by ``tests/integration/test_sparsegpt_accuracy.py``.
     """
     assert math.isfinite(sparsegpt["ours"])
     ratio = sparsegpt["ours"] / sparsegpt["reference"]
-    assert ratio <= 1.01, sparsegpt
+    assert ratio <= 1.03, sparsegpt
     assert ratio >= 0.95, sparsegpt
 
 
