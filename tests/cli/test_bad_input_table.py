@@ -16,6 +16,7 @@ import pytest
 import torch
 from jsonargparse import Namespace
 
+from calibprune.callbacks.registry import method_names
 from calibprune.command_line.checks import check_devices
 from tests.cli.helpers import run_cli
 
@@ -186,7 +187,7 @@ CASES: dict[str, tuple[list[str], str]] = {
     "unknown method": (_prune("--prune_method", "obs"), "--prune_method: unknown method 'obs'"),
     "unknown method class": (
         _prune("--method", "Obs"),
-        "--method: invalid value; accepted: DSnoT, Magnitude, RIA, SparseGPT",
+        f"--method: invalid value; accepted: {method_names()}",
     ),
     "unknown source": (_prune("--calibration", "[c5]"), "--calibration: unknown source 'c5'"),
     "unknown format": (_prune("--format", "few-shot"), "--format must be one of zero-shot, icl, icl-cot"),

@@ -4,6 +4,7 @@ import json
 
 import pytest
 
+from calibprune.callbacks.registry import method_names, pruning_methods
 from tests.cli.helpers import prune_args, run_cli
 
 
@@ -33,11 +34,11 @@ def assert_user_error(capsys, in_tmp_dir, args, message):
 CASES = {
     "unknown method": (
         ["--prune_method", "obs"],
-        "--prune_method: unknown method 'obs'; accepted: dsnot, magnitude, ria, sparsegpt, wanda",
+        f"--prune_method: unknown method 'obs'; accepted: {', '.join(pruning_methods())}",
     ),
     "unknown method class": (
         ["--method", "Obs"],
-        "--method: invalid value; accepted: DSnoT, Magnitude, RIA, SparseGPT, Wanda",
+        f"--method: invalid value; accepted: {method_names()}",
     ),
     "unknown source": (["--calibration", "[c5]"], "--calibration: unknown source 'c5'; accepted: "),
     "unknown format": (["--format", "few-shot"], "--format must be one of zero-shot, icl, icl-cot"),

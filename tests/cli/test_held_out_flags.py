@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from calibprune.callbacks.registry import method_names
 from tests.cli.helpers import run_cli
 
 
@@ -152,7 +153,7 @@ CASES: dict[str, tuple[list[str], list[str]]] = {
     ),
     "study unknown method": (
         _study("--grid.methods", "[{{method: Obs}}]"),
-        ["--grid.methods: Obs 50%: method: unknown method 'Obs'; accepted: DSnoT, Magnitude, RIA, SparseGPT, Wanda"],
+        [f"--grid.methods: Obs 50%: method: unknown method 'Obs'; accepted: {method_names()}"],
     ),
 }
 
