@@ -3,9 +3,11 @@
 For every Linear layer of the chosen decoder blocks (dense model, the same C4 calibration tokens as
 ``benchmarks/prune_benchmark.py``), the layer-wise objective ``tr((W - W') H (W - W')^T)`` that SparseGPT
 minimises, for the float64 batched solution (the truth) and for the fp32 column loop and fp32 batched solver:
-their relative excess over the truth and their mask agreement with it. A solver is as accurate as the other when
-both stay at float rounding from the truth on identical inputs; end to end the pruned blocks feed the next ones,
-so last-bit differences grow into different masks in deep blocks whichever solver is used (README, Speed).
+their relative excess over the truth and their mask agreement with it; and the fp32 batched solver given the
+Hessian of bf16-rounded inputs (``--method.hessian_precision bfloat16``), scored with the exact Hessian. A
+solver is as accurate as the other when both stay at float rounding from the truth on identical inputs; end to
+end the pruned blocks feed the next ones, so last-bit differences grow into different masks in deep blocks
+whichever solver is used (README, Speed).
 Run from the repository root::
 
     python -m benchmarks.sparsegpt_accuracy --blocks 0 15 --patterns unstructured 2:4
@@ -26,14 +28,21 @@ from tests.conftest import SHARED_DATA
 from tests.engine.test_sparsegpt_batched import column_loop_sparsegpt
 
 
-def layer_hessians(model, ids: torch.Tensor, blocks: list[int]) -> dict[tuple[int, str], torch.Tensor]:
-    """``2 X^T X / tokens`` (float64) of the input of every Linear layer of ``blocks``, dense forward passes."""
+def layer_hessians(
+    model, ids: torch.Tensor, blocks: list[int], round_to: torch.dtype | None = None
+) -> dict[tuple[int, str], torch.Tensor]:
+    """``2 X^T X / tokens`` (float64) of the input of every Linear layer of ``blocks``, dense forward passes.
+
+    ``round_to``: round the inputs to this dtype first (``torch.bfloat16``: ``--method.hessian_precision``'s
+    opt-in); the products and sums stay float64.
+    """
     _, decoder = decoder_blocks(model)
     sums: dict[tuple[int, str], torch.Tensor] = {}
 
     def hook(key):
         def add(_module, args):
-            x = args[0].reshape(-1, args[0].shape[-1]).double()
+            x = args[0].reshape(-1, args[0].shape[-1])
+            x = (x if round_to is None else x.to(round_to)).double()
             sums[key] = sums.get(key, 0) + x.T @ x
 
         return add
@@ -67,9 +76,13 @@ def main(argv: list[str] | None = None) -> None:
     model = load_model("embedded").float().eval()
     ids = c4_windows(load_tokenizer("embedded"), SHARED_DATA / "c4" / "train.jsonl", args.nsamples, args.seqlen, 0)
     hessians = layer_hessians(model, ids, args.blocks)
+    rounded = layer_hessians(model, ids, args.blocks, round_to=torch.bfloat16)
     _, decoder = decoder_blocks(model)
-    print("| pattern | block | layer | objective (fp64) | column loop fp32: excess, masks | batched fp32: same |")
-    print("|---|---:|---|---:|---:|---:|")
+    print(
+        "| pattern | block | layer | objective (fp64) | column loop fp32: excess, masks | batched fp32: same "
+        "| batched fp32, bf16-rounded inputs: same |"
+    )
+    print("|---|---:|---|---:|---:|---:|---:|")
     for name in args.patterns:
         pattern = SparsityPattern.parse(name, 0.5)
         for (index, layer), hessian in hessians.items():
@@ -77,12 +90,13 @@ def main(argv: list[str] | None = None) -> None:
             truth, truth_mask, _ = sparsegpt_solve(weight, hessian, pattern)
             loop, loop_mask = column_loop_sparsegpt(weight.float(), hessian.float(), pattern)
             batched, batched_mask, _ = sparsegpt_solve(weight.float(), hessian.float(), pattern)
+            bf16, bf16_mask, _ = sparsegpt_solve(weight.float(), rounded[index, layer].float(), pattern)
             best = objective(weight, truth, hessian)
             cells = [
                 f"{objective(weight, p, hessian) / best - 1:+.1e}, {100 * float((m == truth_mask).float().mean()):.3f}%"
-                for p, m in ((loop, loop_mask), (batched, batched_mask))
+                for p, m in ((loop, loop_mask), (batched, batched_mask), (bf16, bf16_mask))
             ]
-            print(f"| {name} | {index} | {layer} | {best:.4g} | {cells[0]} | {cells[1]} |", flush=True)
+            print(f"| {name} | {index} | {layer} | {best:.4g} | {' | '.join(cells)} |", flush=True)
 
 
 if __name__ == "__main__":
