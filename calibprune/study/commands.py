@@ -29,7 +29,7 @@ def run_and_report(spec: StudySpec, shard: str | None = None, report: bool | Non
     if run:
         run_study(spec, Shard.parse(shard) if shard else None)
     if report if report is not None else not shard:
-        result = write_report(spec.output_dir)
+        result = write_report(spec.output_dir, spec=spec)
         print(f"{spec.output_dir}/report.md: {result.cells_done}/{result.cells_expected} cells")
 
 

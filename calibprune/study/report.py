@@ -41,7 +41,7 @@ class Report:
     Attributes:
         summary: the tables' content.
         files: every file written.
-        cells_done: cell records found.
+        cells_done: cells of the grid finished.
         cells_expected: cells of the study's grid (``None`` when its ``study.json`` is absent).
     """
 
@@ -62,10 +62,19 @@ def _study(folder: Path) -> Any:
     return spec_from_dict(json.loads(spec_file.read_text(encoding="utf-8")))
 
 
-def _expected_cells(spec: Any) -> int | None:
+def _grid_ids(spec: Any) -> set[str] | None:
+    """Ids of the cells of the study's grid (``None`` without a study)."""
     from calibprune.study.cells import expand_cells
 
-    return None if spec is None else len(expand_cells(spec))
+    return None if spec is None else {cell.cell_id for cell in expand_cells(spec)}
+
+
+def _progress(records: list[dict[str, Any]], grid: set[str] | None) -> tuple[int, int | None, int]:
+    """Cells of the grid finished, cells in the grid, and finished cells from outside it (another grid's)."""
+    finished = {r["id"] for r in records if r["kind"] == "cell"}
+    if grid is None:
+        return len(finished), None, 0
+    return len(finished & grid), len(grid), len(finished - grid)
 
 
 def _skipped(records: list[dict[str, Any]]) -> str:
@@ -104,7 +113,7 @@ def findings_markdown(findings: list[Finding]) -> str:
     return "\n".join(parts) + "\n"
 
 
-def _timings(records: list[dict[str, Any]], expected: int | None = None) -> str:
+def _timings(records: list[dict[str, Any]], expected: int | None = None, done: int | None = None) -> str:
     cells = [r for r in records if r["kind"] == "cell"]
     dense = [r for r in records if r["kind"] == "dense" and "evaluate_s" in r.get("timings", {})]
     text = ""
@@ -114,7 +123,7 @@ def _timings(records: list[dict[str, Any]], expected: int | None = None) -> str:
         prune = sum(r["timings"]["prune_s"] for r in cells)
         evaluate = sum(r["timings"]["evaluate_s"] for r in cells)
         text += f"Time: {prune / 60:.1f} min pruning, {evaluate / 60:.1f} min evaluating ({len(cells)} cells). "
-    left = None if expected is None else expected - len(cells)
+    left = None if expected is None else expected - (len(cells) if done is None else done)
     if left:
         if cells:
             each = sum(r["timings"]["prune_s"] + r["timings"]["evaluate_s"] for r in cells) / len(cells)
@@ -175,13 +184,19 @@ def markdown_report(
     findings: list[Finding] | None = None,
     analysis: AnalysisSpec | None = None,
     throughput: str = "",
+    others: int = 0,
 ) -> str:
-    """The report's Markdown: title, progress, skipped sets, table with marks, notes, findings, plots."""
+    """The report's Markdown: title, progress, skipped sets, table with marks, notes, findings, plots.
+
+    ``done`` counts the finished cells of the grid of ``expected`` cells; ``others`` those of other grids.
+    """
     analysis = analysis or AnalysisSpec()
     progress = f"{done}/{expected}" if expected is not None else str(done)
+    if others:
+        progress += f" of this grid (and {others} of other grids in the results, in the tables too)"
     parts = [
         f"# {summary.name}\n",
-        f"Cells finished: {progress}. {_timings(records, expected)}",
+        f"Cells finished: {progress}. {_timings(records, expected, done)}",
         _skipped(records),
         markdown_table(summary, comparisons),
         STD_NOTE + "\n",
@@ -196,7 +211,11 @@ def markdown_report(
 
 
 def write_report(
-    output_dir: str | Path, plots: bool = True, tensorboard: bool = True, reference: str | None = None
+    output_dir: str | Path,
+    plots: bool = True,
+    tensorboard: bool = True,
+    reference: str | None = None,
+    spec: Any = None,
 ) -> Report:
     """Read every ``results*.jsonl`` of ``output_dir`` (deduplicated by cell id) and write the report there.
 
@@ -210,15 +229,16 @@ def write_report(
         plots: write PNG plots (needs matplotlib).
         tensorboard: write the TensorBoard HParams view.
         reference: the calibration set the others are tested against (default: the study's ``analysis``).
+        spec: the study whose grid the progress counts (default: the folder's ``study.json``, that of the
+            last run into it).
     """
     folder = Path(output_dir)
     records = read_records(folder)
     if not read_records(folder, partial=True):
         raise FileNotFoundError(f"--output_dir: no results*.jsonl records in {str(folder)!r}")
     summary = summarise(records)
-    done = sum(r["kind"] == "cell" for r in records)
-    spec = _study(folder)
-    expected = _expected_cells(spec)
+    spec = spec if spec is not None else _study(folder)
+    done, expected, others = _progress(records, _grid_ids(spec))
     analysis = spec.analysis if spec is not None else AnalysisSpec()
     if reference is not None:
         analysis = AnalysisSpec(**{**analysis.__dict__, "reference": reference})
@@ -248,7 +268,9 @@ def write_report(
 
     owner = dense_id(spec) if spec is not None else None
     throughput = throughput_table(read_records(folder, partial=True), owner)
-    text = markdown_report(summary, records, done, expected, images, comparisons, findings, analysis, throughput)
+    text = markdown_report(
+        summary, records, done, expected, images, comparisons, findings, analysis, throughput, others
+    )
     write_text(folder / "report.md", text, PARAMETER, folder_kinds=(STUDY_KIND,), signature=is_study_output)
     files.append(folder / "report.md")
     log.info("report of %s: %s", folder, ", ".join(str(p) for p in files))

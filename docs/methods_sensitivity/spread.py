@@ -5,11 +5,17 @@ Usage: python docs/methods_sensitivity/spread.py docs/methods_sensitivity > docs
 
 from __future__ import annotations
 
+import math
 import statistics
 import sys
 from collections import defaultdict
 
 from calibprune.study.store import read_records
+
+
+def _share(spread: float, mean: float) -> str:
+    """``spread (percent of mean)``, or ``-`` where it is undefined (one set, or one seed)."""
+    return "-" if math.isnan(spread) else f"{spread:.2f} ({100 * spread / mean:.1f}%)"
 
 
 def main(folder: str) -> None:
@@ -40,8 +46,8 @@ def main(folder: str) -> None:
         if "-" in by_set:  # no calibration: one cell
             sets, over_sets, over_seeds = "(no calibration)", float("nan"), float("nan")
         print(
-            f"| {method} | {len(values)} | {mean:.2f} | {sets} | {over_sets:.2f} ({100 * over_sets / mean:.1f}%) "
-            f"| {over_seeds:.2f} ({100 * over_seeds / mean:.1f}%) |"
+            f"| {method} | {len(values)} | {mean:.2f} | {sets} "
+            f"| {_share(over_sets, mean)} | {_share(over_seeds, mean)} |"
         )
 
 

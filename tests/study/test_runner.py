@@ -1,4 +1,6 @@
+import dataclasses
 import statistics
+from pathlib import Path
 
 import pytest
 
@@ -72,6 +74,12 @@ def test_grid_prunes_once_per_cell_resumes_after_a_crash_and_tabulates_seeds(tin
     # The table's mean ± 2 std are the sample statistics (ddof=1) of the per-seed values.
     report = write_report(tiny_spec.output_dir, plots=False, tensorboard=False)
     assert report.cells_done == report.cells_expected == 4
+    # A slice of the grid (one seed) counts its own cells; the others are named, nothing is negative.
+    one_seed = dataclasses.replace(tiny_spec, grid=dataclasses.replace(tiny_spec.grid, seeds=[0]))
+    sliced = write_report(tiny_spec.output_dir, plots=False, tensorboard=False, spec=one_seed)
+    assert (sliced.cells_done, sliced.cells_expected) == (2, 2)
+    text = (Path(tiny_spec.output_dir) / "report.md").read_text()
+    assert "Cells finished: 2/2 of this grid (and 2 of other grids" in text and "cells left" not in text
     summary = summarise(records)
     assert [c.title for c in summary.columns] == ["c4", "Random"]
     row = next(r for r in summary.rows if (r.task, r.metric) == ("wikitext", "ppl"))
