@@ -27,6 +27,48 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+class RssSampler:
+    """Sample this process's resident memory every few milliseconds, keeping the breakdown at its peak.
+
+    ``ru_maxrss`` says how high the peak was, not what it held; the sample nearest the peak splits it into
+    anonymous memory (tensors, heap) and mapped file pages (libraries, memory-mapped checkpoints), and names the
+    phase it happened in, so a peak above the goal says whether pruning or loading made it.
+    """
+
+    FIELDS = ("VmRSS", "RssAnon", "RssFile", "RssShmem")
+
+    def __init__(self, interval_s: float = 0.005) -> None:
+        import threading
+
+        self.interval_s, self.phase, self.peak = interval_s, "start", {"VmRSS": 0.0}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> RssSampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.sample()
+
+    def sample(self) -> None:
+        """Read ``/proc/self/status`` once; keep it if it is the highest resident size so far."""
+        values = {}
+        with open("/proc/self/status") as status:
+            for line in status:
+                key, _, rest = line.partition(":")
+                if key in self.FIELDS:
+                    values[key] = int(rest.split()[0]) / 1024
+        if values.get("VmRSS", 0.0) > self.peak["VmRSS"]:
+            self.peak = {**values, "phase": self.phase}
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            self.sample()
+
+
 def fp32_size_mb(folder: Path) -> float:
     """Size of the model's weights in fp32, from the safetensors headers (no tensor is read)."""
     numel = 0
@@ -60,10 +102,30 @@ def run_mode(mode: str, args: argparse.Namespace, tokens: Path, save: Path | Non
             [str(tokens)], nsamples=args.nsamples, seqlen=args.seqlen, batch_size=args.batch_size
         )
         start = time.perf_counter()
-        trainer.prune(module, data, save_model=str(save) if save else None)
+        with RssSampler() as sampler:
+            phases(module, sampler)
+            trainer.prune(module, data, save_model=str(save) if save else None)
         result["seconds"] = round(time.perf_counter() - start, 2)
+        result["sampled_peak_mb"] = {k: v if isinstance(v, str) else round(v, 1) for k, v in sampler.peak.items()}
     result["peak_rss_mb"] = round(peak_rss_mb(), 1)
     return result
+
+
+def phases(module: object, sampler: RssSampler) -> None:
+    """Name the sampler's phase after the run's steps: loading, pruning (block loop), saving."""
+    for method, phase in (("configure_model", "load"), ("save_pruned", "save")):
+        original = getattr(module, method)
+
+        def wrapped(*args: object, _original=original, _phase=phase, **kwargs: object) -> object:
+            sampler.sample()
+            sampler.phase = _phase
+            try:
+                return _original(*args, **kwargs)
+            finally:
+                sampler.sample()
+                sampler.phase = "prune" if _phase == "load" else "end"
+
+        setattr(module, method, wrapped)
 
 
 def write_tokens(args: argparse.Namespace, folder: Path) -> Path:
@@ -112,6 +174,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 sys.executable,
                 __file__,
                 *(argv if argv is not None else sys.argv[1:]),
+                "--model",  # the folder resolved here: a child never converts or downloads a model itself
+                str(folder),
                 "--child",
                 mode,
                 "--tokens",
@@ -132,6 +196,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
             f"{result['mode']:<10} {result['peak_rss_mb']:>12.0f} {result['above_baseline_mb']:>11.0f} "
             f"{result['x_fp32_size']:>12.2f} {result.get('seconds', 0):>8.1f}"
         )
+        if "sampled_peak_mb" in result:
+            peak = result["sampled_peak_mb"]
+            print(
+                f"{'':<10} sampled peak in {peak.get('phase')}: {peak.get('RssAnon', 0):.0f} MB anonymous, "
+                f"{peak.get('RssFile', 0):.0f} MB mapped files, {peak.get('RssShmem', 0):.0f} MB shared"
+            )
     report = {
         "model": args.model,
         "fp32_size_mb": round(size, 1),

@@ -35,5 +35,6 @@ def test_streamed_pruning_peak_rss_is_well_below_the_model_size(tmp_path):
     size, results = report["fp32_size_mb"], {r["mode"]: r for r in report["results"]}
     activations = NSAMPLES * SEQLEN * HIDDEN * 4 / 2**20
     assert results["stream"]["above_baseline_mb"] < 0.5 * size
-    assert results["in-memory"]["above_baseline_mb"] <= 1.5 * size + activations
+    in_memory = results["in-memory"]
+    assert in_memory["above_baseline_mb"] <= 1.5 * size + activations, in_memory  # with its sampled breakdown
     assert_bitwise_equal(saved_tensors(tmp_path / "in-memory"), saved_tensors(tmp_path / "stream"))
